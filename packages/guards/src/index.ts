@@ -1,0 +1,2 @@
+export { requireSuperuser } from './superuser-guard.js'
+export { GuardErrors, guardErrorDocs } from './errors.js'

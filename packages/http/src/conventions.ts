@@ -1,0 +1,147 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import FindMyWay, { type HTTPVersion } from 'find-my-way'
+import { parse as parseJson } from 'secure-json-parse'
+import { HttpErrors, ValidationFailedError } from './errors.js'
+import { describeValidation } from './validation.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Stable name of the route for logs and metrics, e.g. `profile.update`. */
+    operation?: string
+  }
+}
+
+/** Codes whose 5xx messages are written by us and safe to show; anything else gets the generic text. */
+const ownPrefixes = /^(HTTP|PROFILE|MEDIA|GATEWAY|SESSION|GUARD|METRICS)_/
+
+interface Envelope {
+  statusCode: number
+  body: { error: string | Record<string, string>, code: string }
+}
+
+export function toEnvelope (err: FastifyError): Envelope {
+  if (err instanceof ValidationFailedError) {
+    return { statusCode: 422, body: { error: err.fields, code: err.code } }
+  }
+  if (err.validation !== undefined) return describeValidation(err.validation, err.validationContext)
+
+  const mapped = mapFrameworkError(err)
+  if (mapped !== undefined) return envelopeOf(mapped)
+
+  const statusCode = err.statusCode ?? 500
+  if (statusCode >= 400 && statusCode < 500) {
+    return { statusCode, body: { error: err.message, code: err.code ?? `HTTP_${statusCode}` } }
+  }
+  if (statusCode >= 500 && statusCode < 600 && typeof err.code === 'string' && ownPrefixes.test(err.code)) {
+    return { statusCode, body: { error: err.message, code: err.code } }
+  }
+  return envelopeOf(new HttpErrors.Internal())
+}
+
+function envelopeOf (err: FastifyError): Envelope {
+  return { statusCode: err.statusCode ?? 500, body: { error: err.message, code: err.code } }
+}
+
+function mapFrameworkError (err: FastifyError): FastifyError | undefined {
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new HttpErrors.UnsupportedMediaType('unsupported content type')
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new HttpErrors.PayloadTooLarge(String(bodyLimitOf(err)))
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new HttpErrors.BadRequest('body must not be empty')
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new HttpErrors.BadRequest('content-length does not match the body')
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new HttpErrors.InvalidJson()
+  }
+  return undefined
+}
+
+function bodyLimitOf (err: FastifyError): number {
+  const match = /(\d+)/.exec(err.message)
+  return match === null ? 1048576 : Number(match[1])
+}
+
+function logFailure (request: FastifyRequest, err: FastifyError, statusCode: number): void {
+  if (statusCode >= 500) {
+    request.log.error({ err, statusCode }, 'request failed')
+  } else {
+    request.log.info({ statusCode, code: err.code, reason: err.message }, 'request rejected')
+  }
+}
+
+type Router = ReturnType<typeof FindMyWay<HTTPVersion.V1>>
+
+function methodsFor (router: Router, methods: Set<string>, path: string): string[] {
+  const allowed: string[] = []
+  for (const method of methods) {
+    if (router.find(method as 'GET', path) !== null) allowed.push(method)
+  }
+  return allowed.sort()
+}
+
+async function conventions (app: FastifyInstance): Promise<void> {
+  // A shadow router of every route's path tells a 404 (no such path) from a 405 (wrong method).
+  const router = FindMyWay({ ignoreTrailingSlash: true })
+  const methods = new Set<string>()
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      methods.add(method)
+      if (!router.hasRoute(method as 'GET', route.url)) router.on(method as 'GET', route.url, () => {})
+    }
+  })
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+
+  // Our own JSON parser only to tell prototype-poisoning keys apart from malformed JSON.
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string
+    if (text.length === 0) return done(new HttpErrors.BadRequest('body must not be empty'), undefined)
+    try {
+      done(null, parseJson(text, { protoAction: 'error', constructorAction: 'error' }))
+    } catch (err) {
+      const poisoned = err instanceof SyntaxError && /prototype/.test(err.message)
+      done(poisoned ? new HttpErrors.BadRequest('body contains a forbidden key') : new HttpErrors.InvalidJson(), undefined)
+    }
+  })
+
+  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+    const statusCode = reply.statusCode
+    const fields = {
+      operation: request.routeOptions.config.operation,
+      method: request.method,
+      url: request.url.split('?')[0],
+      statusCode,
+      responseTime: Math.round(reply.elapsedTime * 1000) / 1000
+    }
+    if (statusCode >= 500) request.log.error(fields, 'request completed')
+    else request.log.info(fields, 'request completed')
+  })
+
+  app.setErrorHandler(async (err: FastifyError, request, reply) => {
+    const { statusCode, body } = toEnvelope(err)
+    logFailure(request, err, statusCode)
+    return reply.code(statusCode).type('application/json; charset=utf-8').send(body)
+  })
+
+  app.setNotFoundHandler(async (request, reply) => {
+    const path = request.url.split('?')[0] ?? '/'
+    const allowed = methodsFor(router, methods, path)
+    const err = allowed.length > 0
+      ? new HttpErrors.MethodNotAllowed(request.method)
+      : new HttpErrors.NotFound()
+    if (allowed.length > 0) reply.header('allow', allowed.join(', '))
+
+    const { statusCode, body } = toEnvelope(err)
+    logFailure(request, err, statusCode)
+    return reply.code(statusCode).send(body)
+  })
+}
+
+/** Error envelope, 404/405, request ids and one log line per response, for the whole app. */
+export const httpConventions = fp(conventions, { name: '@tessera/http-conventions', fastify: '5.x' })

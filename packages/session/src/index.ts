@@ -1,0 +1,8 @@
+export { sessionAuthPlugin } from './session-auth.js'
+export type { Session, SessionAuthOptions, SessionEvents, NewSession } from './session-auth.js'
+export { createMemorySessionStore, hashSessionId, isWellFormedId, newSessionId } from './store.js'
+export type { SessionData, SessionStore } from './store.js'
+export { createRedisSessionStore } from './redis-store.js'
+export type { RedisSessionStoreOptions } from './redis-store.js'
+export { SESSION_COOKIE, clearedSessionCookie, sessionCookie, sessionIdsIn } from './cookie.js'
+export { SessionErrors, sessionErrorDocs } from './errors.js'
