@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import type { FastifyServerOptions } from 'fastify'
+import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify'
 import type { LoggerOptions } from 'pino'
 
 export const JSON_BODY_LIMIT = 1024 * 1024
@@ -53,14 +53,21 @@ export function loggerOptions ({ level, service }: LoggerSettings): LoggerOption
 export interface ServerSettings extends LoggerSettings {
   /** A pino instance or options to use instead of `loggerOptions` (tests pass `false`). */
   logger?: FastifyServerOptions['logger'] | false
+  /** A ready logger (e.g. one pino shared by the embedded stack); wins over `logger`. */
+  loggerInstance?: FastifyBaseLogger
   bodyLimit?: number
   trustProxy?: FastifyServerOptions['trustProxy']
 }
 
 /** Fastify options every Tessera service is created with. */
-export function serverOptions (settings: ServerSettings): FastifyServerOptions {
+export type TesseraServerOptions = FastifyServerOptions & { loggerInstance?: FastifyBaseLogger }
+
+export function serverOptions (settings: ServerSettings): TesseraServerOptions {
+  const logging = settings.loggerInstance !== undefined
+    ? { loggerInstance: settings.loggerInstance }
+    : { logger: settings.logger ?? loggerOptions(settings) }
   return {
-    logger: settings.logger ?? loggerOptions(settings),
+    ...logging,
     genReqId: requestIdFrom,
     requestIdHeader: false,
     requestIdLogLabel: 'reqId',
