@@ -191,7 +191,8 @@ function createFront (app: S3rverApp) {
   return (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err: unknown) => {
       res.shouldKeepAlive = false
-      sendXml(res, 500, `<Error><Code>InternalError</Code><Message>${escapeXml(String(err))}</Message></Error>`)
+      const message = escapeXml(String(err))
+      sendXml(res, 500, `<Error><Code>InternalError</Code><Message>${message}</Message></Error>`)
     })
   }
 }
@@ -247,7 +248,10 @@ export async function startS3Server (options: StartS3ServerOptions = {}): Promis
   async function listMultipartUploads (): Promise<MultipartUploadInfo[]> {
     const page = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }))
 
-    return (page.Uploads ?? []).map((upload) => ({ key: upload.Key ?? '', uploadId: upload.UploadId ?? '' }))
+    return (page.Uploads ?? []).map((upload) => ({
+      key: upload.Key ?? '',
+      uploadId: upload.UploadId ?? ''
+    }))
   }
 
   async function readObject (key: string): Promise<Buffer> {
