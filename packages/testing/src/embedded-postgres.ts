@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process'
-import { rm } from 'node:fs/promises'
+import { access, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { newRunId } from './run-id.js'
@@ -19,19 +19,28 @@ export interface EmbeddedPostgresOptions {
   /** Must not exist yet; defaults to a fresh directory under the OS temp dir. */
   dataDir?: string
   startTimeoutMs?: number
+  /**
+   * Keep the data directory across runs (the embedded development stack): an existing cluster is
+   * started as is, durability stays on, and `stop()` leaves the files in place.
+   */
+  persistent?: boolean
 }
 
 const PASSWORD = 'tessera'
 const LOG_LINES_KEPT = 40
 
-// Throwaway data: durability off makes start-up and DDL-heavy tests fast
-const SERVER_FLAGS = [
+const DURABLE_FLAGS = [
   '-c', 'listen_addresses=127.0.0.1',
   '-c', 'unix_socket_directories=',
+  '-c', 'max_connections=200'
+]
+
+// Throwaway data: durability off makes start-up and DDL-heavy tests fast
+const SERVER_FLAGS = [
+  ...DURABLE_FLAGS,
   '-c', 'fsync=off',
   '-c', 'synchronous_commit=off',
-  '-c', 'full_page_writes=off',
-  '-c', 'max_connections=200'
+  '-c', 'full_page_writes=off'
 ]
 
 function withTimeout<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -52,7 +61,13 @@ function forgetExitedProcess (server: object): void {
   }
 }
 
-async function startOnce (port: number, dataDir: string, timeoutMs: number): Promise<EmbeddedPostgresServer> {
+async function exists (path: string): Promise<boolean> {
+  return await access(path).then(() => true, () => false)
+}
+
+async function startOnce (
+  port: number, dataDir: string, timeoutMs: number, persistent: boolean
+): Promise<EmbeddedPostgresServer> {
   const log: string[] = []
   const keep = (message: unknown) => {
     log.push(String(message).trimEnd())
@@ -71,19 +86,23 @@ async function startOnce (port: number, dataDir: string, timeoutMs: number): Pro
     createPostgresUser: process.getuid?.() === 0,
     // The library asks for en_US.UTF-8 messages, a locale many machines lack; the last flag wins
     initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C', '--lc-messages=C'],
-    postgresFlags: SERVER_FLAGS,
+    postgresFlags: persistent ? DURABLE_FLAGS : SERVER_FLAGS,
     onLog: keep,
     onError: keep
   })
 
   let stopping: Promise<void> | undefined
   const stop = () => {
-    stopping ??= server.stop().finally(() => rm(dataDir, { recursive: true, force: true }))
+    stopping ??= server.stop().finally(async () => {
+      if (!persistent) await rm(dataDir, { recursive: true, force: true })
+    })
     return stopping
   }
 
   try {
-    await withTimeout(server.initialise(), timeoutMs, 'initdb')
+    if (!persistent || !await exists(join(dataDir, 'PG_VERSION'))) {
+      await withTimeout(server.initialise(), timeoutMs, 'initdb')
+    }
     await withTimeout(server.start(), timeoutMs, 'Postgres start-up')
   } catch (err) {
     forgetExitedProcess(server)
@@ -112,7 +131,7 @@ export async function startEmbeddedPostgres (
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? await getFreePort()
     try {
-      return await startOnce(port, dataDir, timeoutMs)
+      return await startOnce(port, dataDir, timeoutMs, options.persistent === true)
     } catch (err) {
       const taken = err instanceof Error && err.message.includes('Address already in use')
       if (!taken || attempt >= attempts) throw err

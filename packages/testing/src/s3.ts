@@ -31,6 +31,10 @@ const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor
 export interface StartS3ServerOptions {
   /** Created before the server answers; default `tessera-test`. */
   bucket?: string
+  /** Keep data here across restarts (the embedded stack); default: a temporary directory removed on close. */
+  directory?: string
+  /** Default: a free port. */
+  port?: number
 }
 
 export interface MultipartUploadInfo {
@@ -45,7 +49,7 @@ export interface TestS3Server {
   region: string
   accessKeyId: string
   secretAccessKey: string
-  /** Where s3rver keeps its files; removed by `close()`. */
+  /** Where s3rver keeps its files; removed by `close()` unless it was given. */
   directory: string
   /** Path-style, checksums only when required (what s3rver needs). Destroyed by `close()`. */
   client: S3Client
@@ -204,7 +208,8 @@ function createFront (app: S3rverApp) {
  */
 export async function startS3Server (options: StartS3ServerOptions = {}): Promise<TestS3Server> {
   const bucket = options.bucket ?? 'tessera-test'
-  const directory = await mkdtemp(join(tmpdir(), 'tessera-s3-'))
+  const persistent = options.directory !== undefined
+  const directory = options.directory ?? await mkdtemp(join(tmpdir(), 'tessera-s3-'))
   const app = new S3rver({
     directory,
     silent: true,
@@ -216,7 +221,7 @@ export async function startS3Server (options: StartS3ServerOptions = {}): Promis
   const server = createServer(createFront(app))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve())
   })
 
   const { port } = server.address() as AddressInfo
@@ -269,7 +274,7 @@ export async function startS3Server (options: StartS3ServerOptions = {}): Promis
     })
 
     app.logger.close()
-    await rm(directory, { recursive: true, force: true })
+    if (!persistent) await rm(directory, { recursive: true, force: true })
   }
 
   return {
