@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify'
+import { LogController, type FastifyBaseLogger, type FastifyServerOptions } from 'fastify'
 import type { LoggerOptions } from 'pino'
 
 export const JSON_BODY_LIMIT = 1024 * 1024
@@ -70,8 +70,8 @@ export function serverOptions (settings: ServerSettings): TesseraServerOptions {
     ...logging,
     genReqId: requestIdFrom,
     requestIdHeader: false,
-    requestIdLogLabel: 'reqId',
-    disableRequestLogging: true,
+    // Fastify's own request lines are off: httpConventions logs one line per response instead.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     bodyLimit: settings.bodyLimit ?? JSON_BODY_LIMIT,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',

@@ -24,6 +24,11 @@ export interface SessionAuthOptions {
   ttlSeconds: number
   cookieSecure: boolean
   events?: SessionEvents
+  /**
+   * Which requests look their session up (default: all). A proxy that only forwards most requests
+   * to services checking the session themselves need not load the store for them.
+   */
+  shouldLookUp?: (request: FastifyRequest) => boolean
 }
 
 export interface NewSession {
@@ -89,6 +94,7 @@ async function sessionAuth (app: FastifyInstance, opts: SessionAuthOptions): Pro
   })
 
   app.addHook('onRequest', async (request) => {
+    if (opts.shouldLookUp !== undefined && !opts.shouldLookUp(request)) return
     const ids = sessionIdsIn(request.headers.cookie)
     if (ids.length !== 1 || !isWellFormedId(ids[0])) return
 
