@@ -61,7 +61,8 @@ function describe (schema: TSchema): string {
 }
 
 function quote (value: unknown): string {
-  const text = String(value)
+  // A malformed URL may still carry credentials: never echo them.
+  const text = String(value).replace(/\/\/[^/@\s]*@/, '//[redacted]@')
   return JSON.stringify(text.length > 40 ? text.slice(0, 40) + '…' : text)
 }
 

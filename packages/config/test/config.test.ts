@@ -44,6 +44,11 @@ describe('loadConfig', () => {
       .toThrow('invalid configuration: DATABASE_URL must be an absolute URL (got "localhost:5432")')
   })
 
+  it('never echoes credentials of a malformed URL', () => {
+    expect(() => loadConfig(schema, { DATABASE_URL: 'postgres://admin:s3cret@db:5432 x' }))
+      .toThrow('invalid configuration: DATABASE_URL must be an absolute URL (got "postgres://[redacted]@db:5432 x")')
+  })
+
   it('treats an empty value as unset', () => {
     expect(loadConfig(schema, { DATABASE_URL: 'postgres://h/db', PORT: '' }).PORT).toBe(3000)
   })

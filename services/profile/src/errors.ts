@@ -12,6 +12,9 @@ export const ProfileErrors = {
   UserNotFound: createError('PROFILE_USER_NOT_FOUND', 'the requested user could not be found', 404),
   EmailTaken: createError(
     'PROFILE_EMAIL_TAKEN', 'a user with this email address already exists', 409
+  ),
+  RateLimited: createError(
+    'PROFILE_RATE_LIMITED', 'too many attempts for this address, retry in %s seconds', 429
   )
 }
 
@@ -40,6 +43,8 @@ export const profileErrorDocs: Record<string, string> = {
   PROFILE_USER_NOT_FOUND: 'No user with this id (for example the session outlived its account).',
   PROFILE_EMAIL_TAKEN:
     'A user with this e-mail address (compared case-insensitively) already exists.',
+  PROFILE_RATE_LIMITED:
+    'Too many attempts for one e-mail address on this route; `Retry-After` says when to retry.',
   PROFILE_VALIDATION_FAILED: 'Field validation failed; `error` maps each field to a message.',
   PROFILE_INVALID_TOKEN:
     'The activation or reset code is wrong, expired, used, or void after too many tries; ' +

@@ -21,7 +21,8 @@ describe('profile error catalogue', () => {
       PROFILE_INVALID_CREDENTIALS: 401,
       PROFILE_ACCOUNT_INACTIVE: 403,
       PROFILE_USER_NOT_FOUND: 404,
-      PROFILE_EMAIL_TAKEN: 409
+      PROFILE_EMAIL_TAKEN: 409,
+      PROFILE_RATE_LIMITED: 429
     })
   })
 

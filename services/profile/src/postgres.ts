@@ -1,0 +1,62 @@
+import fastifyPostgres from '@fastify/postgres'
+import type { FastifyInstance } from 'fastify'
+import type pg from 'pg'
+import { Gauge, type Registry } from 'prom-client'
+
+export interface PoolOptions {
+  /** An injected pool (tests, the embedded stack); its owner ends it. */
+  pool?: pg.Pool
+  connectionString: string
+  max: number
+}
+
+/**
+ * The app's Postgres pool: the injected one, or one of @fastify/postgres (ended on close). Either
+ * way it gets an `error` listener: pg emits one when the server drops an idle connection, and an
+ * EventEmitter with no listener would throw it and end the process.
+ */
+export async function registerPool (app: FastifyInstance, options: PoolOptions): Promise<pg.Pool> {
+  if (options.pool === undefined) {
+    await app.register(fastifyPostgres, {
+      connectionString: options.connectionString,
+      max: options.max,
+      application_name: 'tessera-profile'
+    })
+  }
+  const pool = options.pool ?? app.pg.pool
+
+  const onError = (err: Error) => app.log.error({ err }, 'idle Postgres connection failed')
+  pool.on('error', onError)
+  app.addHook('onClose', async () => { pool.off('error', onError) })
+
+  return pool
+}
+
+/** The pool figures of the JSON snapshot's `database` key. */
+export function poolFigures (pool: pg.Pool, max: number): Record<string, number> {
+  return {
+    total_count: pool.totalCount,
+    idle_count: pool.idleCount,
+    waiting_count: pool.waitingCount,
+    max
+  }
+}
+
+/** `tessera_pg_pool_{total,idle,waiting}`, read from the pool at each scrape. */
+export function registerPoolGauges (registry: Registry, pool: pg.Pool): void {
+  const gauges = [
+    ['tessera_pg_pool_total', 'Connections the Postgres pool holds', () => pool.totalCount],
+    ['tessera_pg_pool_idle', 'Pooled Postgres connections not in use', () => pool.idleCount],
+    ['tessera_pg_pool_waiting', 'Queries waiting for a Postgres connection', () => pool.waitingCount]
+  ] as const
+
+  for (const [name, help, read] of gauges) {
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect () { this.set(read()) }
+    })
+  }
+}
