@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import FindMyWay, { type HTTPVersion } from 'find-my-way'
 import { parse as parseJson } from 'secure-json-parse'
 import { HttpErrors, ValidationFailedError } from './errors.js'
+import { JSON_BODY_LIMIT } from './server-options.js'
 import { describeValidation } from './validation.js'
 
 declare module 'fastify' {
@@ -20,13 +21,14 @@ interface Envelope {
   body: { error: string | Record<string, string>, code: string }
 }
 
-export function toEnvelope (err: FastifyError): Envelope {
+/** The envelope for `err`; `bodyLimit` is the limit of the route that refused a body, for its 413. */
+export function toEnvelope (err: FastifyError, bodyLimit = JSON_BODY_LIMIT): Envelope {
   if (err instanceof ValidationFailedError) {
     return { statusCode: 422, body: { error: err.fields, code: err.code } }
   }
   if (err.validation !== undefined) return describeValidation(err.validation, err.validationContext)
 
-  const mapped = mapFrameworkError(err)
+  const mapped = mapFrameworkError(err, bodyLimit)
   if (mapped !== undefined) return envelopeOf(mapped)
 
   const statusCode = err.statusCode ?? 500
@@ -43,12 +45,12 @@ function envelopeOf (err: FastifyError): Envelope {
   return { statusCode: err.statusCode ?? 500, body: { error: err.message, code: err.code } }
 }
 
-function mapFrameworkError (err: FastifyError): FastifyError | undefined {
+function mapFrameworkError (err: FastifyError, bodyLimit: number): FastifyError | undefined {
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new HttpErrors.UnsupportedMediaType('unsupported content type')
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new HttpErrors.PayloadTooLarge(String(bodyLimitOf(err)))
+      return new HttpErrors.PayloadTooLarge(String(bodyLimit))
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new HttpErrors.BadRequest('body must not be empty')
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
@@ -57,11 +59,6 @@ function mapFrameworkError (err: FastifyError): FastifyError | undefined {
       return new HttpErrors.InvalidJson()
   }
   return undefined
-}
-
-function bodyLimitOf (err: FastifyError): number {
-  const match = /(\d+)/.exec(err.message)
-  return match === null ? 1048576 : Number(match[1])
 }
 
 function logFailure (request: FastifyRequest, err: FastifyError, statusCode: number): void {
@@ -124,7 +121,7 @@ async function conventions (app: FastifyInstance): Promise<void> {
   })
 
   app.setErrorHandler(async (err: FastifyError, request, reply) => {
-    const { statusCode, body } = toEnvelope(err)
+    const { statusCode, body } = toEnvelope(err, request.routeOptions.bodyLimit)
     logFailure(request, err, statusCode)
     return reply.code(statusCode).type('application/json; charset=utf-8').send(body)
   })

@@ -19,6 +19,7 @@ beforeAll(async () => {
   await app.register(httpConventions)
   typed.post('/things/', { schema: { body: BodySchema } }, async (request) => ({ got: request.body.name }))
   app.get('/things/:id/', async () => ({ ok: true }))
+  app.post('/small/', { bodyLimit: 100 }, async () => ({ ok: true }))
   app.put('/things/:id/', async () => ({ ok: true }))
   app.get('/boom/', async () => { throw new Error('relation "users" does not exist at pg/lib/client.js:12') })
   app.get('/teapot/', async () => { throw new HttpErrors.BadRequest('no tea') })
@@ -108,6 +109,14 @@ describe('request bodies', () => {
     const res = await post(JSON.stringify({ name: 'x'.repeat(1024 * 1024), email: 'a@b.co' }))
     expect(res.statusCode).toBe(413)
     expect(res.json()).toEqual({ error: 'body must not be larger than 1048576 bytes', code: 'HTTP_PAYLOAD_TOO_LARGE' })
+  })
+
+  it('names the route\'s own body limit in a 413, not the app-wide one', async () => {
+    const res = await app.inject({
+      method: 'POST', url: '/small/', payload: JSON.stringify({ pad: 'x'.repeat(200) }), headers: { 'content-type': 'application/json' }
+    })
+    expect(res.statusCode).toBe(413)
+    expect(res.json()).toEqual({ error: 'body must not be larger than 100 bytes', code: 'HTTP_PAYLOAD_TOO_LARGE' })
   })
 
   it('rejects an unsupported content type with 415', async () => {
