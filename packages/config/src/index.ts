@@ -73,8 +73,23 @@ export const ConfigTypes = {
   Port: (def: number) => Type.Integer({ minimum: 0, maximum: 65535, default: def }),
   Url: (options: { default?: string } = {}) =>
     Type.String({ pattern: urlPattern, description: 'an absolute URL', ...options }),
+  Millis: (def: number) => Type.Integer({ minimum: 1, maximum: 3_600_000, default: def }),
+  Count: (def: number) => Type.Integer({ minimum: 1, maximum: 1_000_000, default: def }),
   Seconds: (def: number) => Type.Integer({ minimum: 1, maximum: 31_536_000, default: def }),
   Bool: (def: boolean) => Type.Boolean({ default: def }),
+  /** Where clients fetch stored objects: `<url>/<key>`. Profile and media must agree on it. */
+  PublicUrl: (def: string) => Type.String({
+    pattern: '^https?://[^\\s/?#@]+(/[^\\s?#]*)?$',
+    description: 'an http(s) URL without credentials, query or fragment',
+    default: def
+  }),
+  /** An object key prefix: empty, or path segments each ending in `/`. */
+  KeyPrefix: (def: string) => Type.String({
+    default: def,
+    maxLength: 256,
+    pattern: '^([A-Za-z0-9._-]*[A-Za-z0-9_-][A-Za-z0-9._-]*/)*$',
+    description: 'empty or segments of letters, digits, ".", "_" and "-", each ending in "/"'
+  }),
   LogLevel: () => Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' }

@@ -7,6 +7,10 @@
  * {@link MEDIA_EXTENSIONS}.
  */
 
+/** Defaults shared by media and profile, so the two agree when neither is configured. */
+export const DEFAULT_PUBLIC_URL = 'http://127.0.0.1:9000/tessera'
+export const DEFAULT_KEY_PREFIX = 'thumbnails/'
+
 export const MEDIA_EXTENSIONS = ['png', 'jpg', 'webp', 'gif', 'avif'] as const
 export type MediaExtension = typeof MEDIA_EXTENSIONS[number]
 

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { Type } from '@sinclair/typebox'
 import { requireSuperuser } from '@tessera/guards'
 import { errorResponses } from '@tessera/http'
+import type { SessionEvents } from '@tessera/session'
 import { createPrometheus, registerRouteMetrics } from './prometheus.js'
 import { createSnapshotCounters } from './snapshot.js'
 
@@ -40,6 +41,17 @@ function createMetrics (opts: MetricsOptions) {
     counters,
     snapshot: () => counters.snapshot(opts.version, opts.database?.() ?? {})
   })
+}
+
+/**
+ * Session events that count into this app's Prometheus counters. The closures read
+ * `app.tesseraMetrics` when they fire, so sessions may be registered before the metrics plugin.
+ */
+export function sessionCounters (app: FastifyInstance): SessionEvents {
+  return {
+    created: () => app.tesseraMetrics.sessionsCreated.inc(),
+    destroyed: (count) => app.tesseraMetrics.sessionsDestroyed.inc(count)
+  }
 }
 
 declare module 'fastify' {

@@ -9,8 +9,7 @@ const UrlList = (def: string) => Type.String({
   default: def
 })
 
-const Count = (def: number) => Type.Integer({ minimum: 1, maximum: 1_000_000, default: def })
-const Millis = (def: number) => Type.Integer({ minimum: 1, maximum: 3_600_000, default: def })
+const { Count, Millis } = ConfigTypes
 
 export const GatewayConfigSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1' }),

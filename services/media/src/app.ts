@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { Redis } from 'ioredis'
 import { healthRoutes, httpConventions, serverOptions, taskLifecycle, type HealthCheck } from '@tessera/http'
 import { assertKeyPrefix } from '@tessera/media-url'
-import { metricsPlugin } from '@tessera/metrics'
+import { metricsPlugin, sessionCounters } from '@tessera/metrics'
 import {
   createMemorySessionStore,
   createRedisSessionStore,
@@ -125,10 +125,7 @@ export async function buildApp (config: MediaConfig, deps: MediaDeps = {}): Prom
       store,
       ttlSeconds: config.SESSION_TTL,
       cookieSecure: config.COOKIE_SECURE,
-      events: {
-        created: () => app.tesseraMetrics.sessionsCreated.inc(),
-        destroyed: (count) => app.tesseraMetrics.sessionsDestroyed.inc(count)
-      }
+      events: sessionCounters(app)
     })
     await app.register(metricsPlugin, {
       service: 'media',

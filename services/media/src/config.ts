@@ -1,9 +1,9 @@
 import { ConfigError, ConfigTypes, loadConfig, Type, type Static } from '@tessera/config'
-import { assertKeyPrefix, objectUrl } from '@tessera/media-url'
+import { assertKeyPrefix, DEFAULT_KEY_PREFIX, DEFAULT_PUBLIC_URL, objectUrl } from '@tessera/media-url'
 
 const MiB = 1024 * 1024
 
-const Millis = (def: number) => Type.Integer({ minimum: 1, maximum: 3_600_000, default: def })
+const { Millis } = ConfigTypes
 
 export const MediaConfigSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1' }),
@@ -34,18 +34,9 @@ export const MediaConfigSchema = Type.Object({
   /** True suits every store (s3rver and MinIO need it); false adds checksums AWS can verify. */
   S3_CHECKSUM_WHEN_REQUIRED: ConfigTypes.Bool(true),
   /** Where clients fetch objects: `<S3_PUBLIC_URL>/<key>`. The profile service must agree. */
-  S3_PUBLIC_URL: Type.String({
-    pattern: '^https?://[^\\s/?#@]+(/[^\\s?#]*)?$',
-    description: 'an http(s) URL without credentials, query or fragment',
-    // The profile service's default too, so the two agree when neither is configured.
-    default: 'http://127.0.0.1:9000/tessera'
-  }),
-  S3_KEY_PREFIX: Type.String({
-    default: 'thumbnails/',
-    maxLength: 256,
-    pattern: '^([A-Za-z0-9._-]*[A-Za-z0-9_-][A-Za-z0-9._-]*/)*$',
-    description: 'empty or segments of letters, digits, ".", "_" and "-", each ending in "/"'
-  }),
+  // The profile service's defaults too, so the two agree when neither is configured.
+  S3_PUBLIC_URL: ConfigTypes.PublicUrl(DEFAULT_PUBLIC_URL),
+  S3_KEY_PREFIX: ConfigTypes.KeyPrefix(DEFAULT_KEY_PREFIX),
   /** Create the bucket at start-up when it is missing (the embedded stack sets it). */
   S3_CREATE_BUCKET: ConfigTypes.Bool(false),
 

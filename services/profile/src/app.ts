@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger'
 import { Type } from '@sinclair/typebox'
 import { ConfigError } from '@tessera/config'
 import { healthRoutes, httpConventions, serverOptions, taskLifecycle, type HealthCheck } from '@tessera/http'
-import { metricsPlugin } from '@tessera/metrics'
+import { metricsPlugin, sessionCounters } from '@tessera/metrics'
 import {
   createMemorySessionStore, createRedisSessionStore, sessionAuthPlugin, type SessionStore
 } from '@tessera/session'
@@ -159,10 +159,7 @@ export async function buildApp (config: ProfileConfig, deps: ProfileDeps = {}): 
       store: sessionStore,
       ttlSeconds: config.SESSION_TTL,
       cookieSecure: config.COOKIE_SECURE,
-      events: {
-        created: () => app.tesseraMetrics.sessionsCreated.inc(),
-        destroyed: (count) => app.tesseraMetrics.sessionsDestroyed.inc(count)
-      }
+      events: sessionCounters(app)
     })
     await app.register(metricsPlugin, {
       service: 'profile',

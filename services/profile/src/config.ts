@@ -1,9 +1,8 @@
 import { ConfigError, ConfigTypes, Type, type Static } from '@tessera/config'
-import { assertKeyPrefix, objectUrl } from '@tessera/media-url'
+import { assertKeyPrefix, DEFAULT_KEY_PREFIX, DEFAULT_PUBLIC_URL, objectUrl } from '@tessera/media-url'
 import { isSupportedCountry } from 'libphonenumber-js/max'
 
-const Count = (def: number) => Type.Integer({ minimum: 1, maximum: 1_000_000, default: def })
-const Millis = (def: number) => Type.Integer({ minimum: 1, maximum: 3_600_000, default: def })
+const { Count, Millis } = ConfigTypes
 
 export const TOKEN_SECRET_MIN_LENGTH = 32
 
@@ -34,17 +33,8 @@ export const ProfileConfigSchema = Type.Object({
   FRONTEND_URL: ConfigTypes.Url({ default: 'http://localhost:5173' }),
 
   /** Must match the media service's: only URLs it issued are accepted as thumbnails. */
-  S3_PUBLIC_URL: Type.String({
-    pattern: '^https?://[^\\s/?#@]+(/[^\\s?#]*)?$',
-    description: 'an http(s) URL without credentials, query or fragment',
-    default: 'http://127.0.0.1:9000/tessera'
-  }),
-  S3_KEY_PREFIX: Type.String({
-    default: 'thumbnails/',
-    maxLength: 256,
-    pattern: '^([A-Za-z0-9._-]*[A-Za-z0-9_-][A-Za-z0-9._-]*/)*$',
-    description: 'empty or segments of letters, digits, ".", "_" and "-", each ending in "/"'
-  }),
+  S3_PUBLIC_URL: ConfigTypes.PublicUrl(DEFAULT_PUBLIC_URL),
+  S3_KEY_PREFIX: ConfigTypes.KeyPrefix(DEFAULT_KEY_PREFIX),
   /** Region for phone numbers written without `+<country code>`, e.g. `US`; unset refuses them. */
   PHONE_REGION: Type.Optional(Type.String({
     pattern: '^[A-Z]{2}$',
