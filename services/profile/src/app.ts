@@ -30,6 +30,8 @@ export type { User } from './data/users.js'
 
 export const VERSION: string = packageJson.version
 
+const REDIS_COMMAND_TIMEOUT_MS = 2000
+
 export interface ProfileDeps {
   /**
    * Used as is and never ended by the app. Without it @fastify/postgres opens one on DATABASE_URL
@@ -52,7 +54,12 @@ function redisFor (config: ProfileConfig, deps: ProfileDeps): { redis?: Redis, o
   if (config.REDIS_URL === undefined) return { owned: false }
 
   // Few retries: a request waiting on a Redis that is down should fail fast, not queue
-  const redis = new Redis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, maxRetriesPerRequest: 1 })
+  const redis = new Redis(config.REDIS_URL, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    maxRetriesPerRequest: 1,
+    // A Redis that stops answering (a partition) fails a command after this, not never.
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS
+  })
   return { redis, owned: true }
 }
 

@@ -3,6 +3,23 @@ import type { FastifyInstance } from 'fastify'
 import type pg from 'pg'
 import { Gauge, type Registry } from 'prom-client'
 
+// A Postgres that stops answering (a partition, a stuck server) fails a request after these
+// bounds instead of holding it and its pooled connection forever.
+const CONNECT_TIMEOUT_MS = 5000
+const QUERY_TIMEOUT_MS = 5000
+
+/**
+ * libpq's `connect_timeout` (seconds) when DATABASE_URL gives one: node-postgres reads it only for
+ * pg-native. Its `query_timeout` parameter (ms) needs nothing here: node-postgres prefers it.
+ */
+function connectTimeoutMs (connectionString: string): number {
+  const given = URL.canParse(connectionString)
+    ? new URL(connectionString).searchParams.get('connect_timeout')
+    : null
+  const seconds = Number(given)
+  return given !== null && seconds > 0 ? seconds * 1000 : CONNECT_TIMEOUT_MS
+}
+
 export interface PoolOptions {
   /** An injected pool (tests, the embedded stack); its owner ends it. */
   pool?: pg.Pool
@@ -20,7 +37,11 @@ export async function registerPool (app: FastifyInstance, options: PoolOptions):
     await app.register(fastifyPostgres, {
       connectionString: options.connectionString,
       max: options.max,
-      application_name: 'tessera-profile'
+      application_name: 'tessera-profile',
+      // TODO: migrations at start-up borrow this pool, so each of their statements is held to the
+      // query timeout too; a long one (an index on a big table) belongs in the migrate command.
+      connectionTimeoutMillis: connectTimeoutMs(options.connectionString),
+      query_timeout: QUERY_TIMEOUT_MS
     })
   }
   const pool = options.pool ?? app.pg.pool
@@ -45,7 +66,7 @@ export function poolFigures (pool: pg.Pool, max: number): Record<string, number>
 /** `tessera_pg_pool_{total,idle,waiting}`, read from the pool at each scrape. */
 export function registerPoolGauges (registry: Registry, pool: pg.Pool): void {
   const gauges = [
-    ['tessera_pg_pool_total', 'Connections the Postgres pool holds', () => pool.totalCount],
+    ['tessera_pg_pool_connections', 'Connections the Postgres pool holds', () => pool.totalCount],
     ['tessera_pg_pool_idle', 'Pooled Postgres connections not in use', () => pool.idleCount],
     ['tessera_pg_pool_waiting', 'Queries waiting for a Postgres connection', () => pool.waitingCount]
   ] as const

@@ -139,7 +139,7 @@ describe('server.ts running', () => {
     expect(await birthDateThrough(server.base, email, day))
       .toEqual({ patched: [200, day], read: [200, day], stored: day })
     const prometheus = await fetch(server.metrics)
-    expect([prometheus.status, (await prometheus.text()).includes('tessera_pg_pool_total{service="profile"}')])
+    expect([prometheus.status, (await prometheus.text()).includes('tessera_pg_pool_connections{service="profile"}')])
       .toEqual([200, true])
 
     server.child.kill('SIGTERM')

@@ -7,7 +7,7 @@ import { cookie, driver, sessionIdOf, TEST_ARGON2, testConfig, USER_KEYS } from 
 import { logCapture } from '../helpers/logs.js'
 import { codeAndIdIn, startMailbox, useMailbox } from '../helpers/mailbox.js'
 
-/** The value of one sample of the Prometheus text, e.g. `tessera_pg_pool_total`. */
+/** The value of one sample of the Prometheus text, e.g. `tessera_pg_pool_connections`. */
 function sample (text: string, name: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
   if (line === undefined) throw new Error(`no ${name} in the metrics text`)
