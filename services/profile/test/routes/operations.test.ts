@@ -67,7 +67,7 @@ describe('operations', () => {
     const metrics = app().tesseraMetrics
     const before = await metrics.text()
     const pool = db().pool
-    const gauges = ['total', 'idle', 'waiting'].map((name) => sample(before, `tessera_pg_pool_${name}`))
+    const gauges = ['connections', 'idle', 'waiting'].map((name) => sample(before, `tessera_pg_pool_${name}`))
     expect(gauges).toEqual([pool.totalCount, pool.idleCount, 0])
 
     const { id, email, password, session } = await http.seededSession(db().pool, 'counted@example.com')
