@@ -12,7 +12,8 @@ if (stack.admin.password !== undefined) {
   print(`\n  superuser ${stack.admin.email} created with password: ${stack.admin.password}`)
   print('  (printed once; set ADMIN_PASSWORD to choose it)')
 } else {
-  print(`\n  superuser ${stack.admin.email} ${stack.admin.created ? 'created' : 'already exists'}`)
+  const state = stack.admin.created ? 'created' : 'already exists'
+  print(`\n  superuser ${stack.admin.email} ${state}${stack.admin.passwordSet === true ? ', password from ADMIN_PASSWORD' : ''}`)
 }
 print('\nE-mails are written to the log (look for "mail"). Ctrl-C stops everything.\n')
 

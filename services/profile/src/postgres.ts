@@ -48,7 +48,9 @@ export async function registerPool (app: FastifyInstance, options: PoolOptions):
 
   const onError = (err: Error) => app.log.error({ err }, 'idle Postgres connection failed')
   pool.on('error', onError)
-  app.addHook('onClose', async () => { pool.off('error', onError) })
+  // Our own pool keeps its listener to the end: Postgres may go away while the pool is closing (the
+  // embedded stack's Ctrl-C reaches both). An injected pool belongs to its owner, who listens too.
+  if (options.pool !== undefined) app.addHook('onClose', async () => { pool.off('error', onError) })
 
   return pool
 }
