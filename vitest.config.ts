@@ -3,8 +3,8 @@ import { defineConfig } from 'vitest/config'
 
 const dirs = [
   'packages/config', 'packages/http', 'packages/session', 'packages/guards', 'packages/metrics',
-  'packages/testing', 'packages/media-url', 'packages/embedded', 'packages/e2e', 'services/profile', 'services/media', 'services/gateway',
-  'packages/reliability'
+  'packages/testing', 'packages/media-url', 'packages/embedded', 'packages/e2e',
+  'services/profile', 'services/media', 'services/gateway'
 ]
 
 export default defineConfig({
