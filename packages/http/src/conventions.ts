@@ -69,6 +69,11 @@ function logFailure (request: FastifyRequest, err: FastifyError, statusCode: num
   }
 }
 
+/** Which forbidden key secure-json-parse found: it says only that there was one. */
+function poisonKey (text: string): string {
+  return /"__proto__"\s*:/.test(text) ? '__proto__' : 'constructor'
+}
+
 type Router = ReturnType<typeof FindMyWay<HTTPVersion.V1>>
 
 function methodsFor (router: Router, methods: Set<string>, path: string): string[] {
@@ -94,7 +99,10 @@ async function conventions (app: FastifyInstance): Promise<void> {
     reply.header('x-request-id', request.id)
   })
 
-  // Our own JSON parser only to tell prototype-poisoning keys apart from malformed JSON.
+  // JSON is the only body a Tessera route takes unless it registers its own parser.
+  app.removeContentTypeParser('text/plain')
+
+  // Our own JSON parser only to name prototype-poisoning keys as the unknown keys they are.
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = body as string
@@ -103,7 +111,7 @@ async function conventions (app: FastifyInstance): Promise<void> {
       done(null, parseJson(text, { protoAction: 'error', constructorAction: 'error' }))
     } catch (err) {
       const poisoned = err instanceof SyntaxError && /prototype/.test(err.message)
-      done(poisoned ? new HttpErrors.BadRequest('body contains a forbidden key') : new HttpErrors.InvalidJson(), undefined)
+      done(poisoned ? new HttpErrors.UnknownKey(poisonKey(text)) : new HttpErrors.InvalidJson(), undefined)
     }
   })
 

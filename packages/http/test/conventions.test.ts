@@ -90,13 +90,20 @@ describe('request bodies', () => {
   })
 
   it.each([
-    '{"name":"Ada","email":"a@b.co","__proto__":{"isAdmin":true}}',
-    '{"name":"Ada","email":"a@b.co","constructor":{"prototype":{"isAdmin":true}}}'
-  ])('rejects prototype keys with 400: %s', async (payload) => {
+    ['__proto__', '{"name":"Ada","email":"a@b.co","__proto__":{"isAdmin":true}}'],
+    ['constructor', '{"name":"Ada","email":"a@b.co","constructor":{"prototype":{"isAdmin":true}}}'],
+    ['__proto__', '{"name":"Ada","email":"a@b.co","nested":{"__proto__":{"isAdmin":true}}}']
+  ])('rejects the prototype key %s as an unknown key with 400', async (key, payload) => {
     const res = await post(payload)
     expect(res.statusCode).toBe(400)
-    expect(res.json().code).toBe('HTTP_BAD_REQUEST')
+    expect(res.json()).toEqual({ error: `body contains unknown key "${key}"`, code: 'HTTP_UNKNOWN_KEY' })
     expect(({} as Record<string, unknown>).isAdmin).toBeUndefined()
+  })
+
+  it('answers a text/plain body with 415, not a JSON shape error', async () => {
+    const res = await post('{"name":"Ada","email":"a@b.co"}', 'text/plain')
+    expect(res.statusCode).toBe(415)
+    expect(res.json()).toEqual({ error: 'unsupported content type', code: 'HTTP_UNSUPPORTED_MEDIA_TYPE' })
   })
 
   it('rejects an empty JSON body with 400', async () => {

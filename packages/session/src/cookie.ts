@@ -26,7 +26,8 @@ export function clearedSessionCookie (secure: boolean): string {
  * (for instance a cookie planted for a parent domain), and is treated as no session.
  */
 export function sessionIdsIn (header: string | undefined): string[] {
-  if (header === undefined || header.length > 8192) return []
+  // Node refuses request headers over 16 KiB in all, so a longer Cookie header cannot be genuine.
+  if (header === undefined || header.length > 16_384) return []
   const ids: string[] = []
   for (const pair of header.split(';')) {
     const eq = pair.indexOf('=')

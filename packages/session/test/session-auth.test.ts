@@ -104,6 +104,12 @@ function sessionSuite (label: string, makeStore: () => SessionStore, storedKeys:
       expect(res.json().code).toBe('SESSION_REQUIRED')
     })
 
+    it('keeps a live session when other cookies make the header long', async () => {
+      const id = await login(randomUUID())
+      const res = await me(`theme=${'a'.repeat(12_000)}; sessionid=${id}`)
+      expect(res.statusCode).toBe(200)
+    })
+
     it('answers 401 to a duplicated sessionid cookie even when one copy is live', async () => {
       const id = await login(randomUUID())
       const res = await me(`sessionid=${id}; sessionid=${'A'.repeat(43)}`)
