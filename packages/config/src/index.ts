@@ -11,6 +11,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** Keys whose values are never echoed in an error. */
+const SECRET_KEY = /(SECRET|PASSWORD|TOKEN)/
+
 /**
  * Reads the keys of `schema` from `env`, applies defaults, converts strings to the declared types
  * and validates. Throws a ConfigError naming the first bad key; unknown env keys are ignored.
@@ -27,7 +30,8 @@ export function loadConfig<T extends TObject> (schema: T, env: NodeJS.ProcessEnv
   if (first === undefined) return value as Static<T>
 
   const key = first.path.split('/')[1] ?? '(root)'
-  const reason = raw[key] === undefined ? 'is required' : `${describe(first.schema)} (got ${quote(raw[key])})`
+  const shown = SECRET_KEY.test(key) ? '' : ` (got ${quote(raw[key])})`
+  const reason = raw[key] === undefined ? 'is required' : `${describe(first.schema)}${shown}`
   throw new ConfigError(key, reason)
 }
 
@@ -76,6 +80,8 @@ export const ConfigTypes = {
   Millis: (def: number) => Type.Integer({ minimum: 1, maximum: 3_600_000, default: def }),
   Count: (def: number) => Type.Integer({ minimum: 1, maximum: 1_000_000, default: def }),
   Seconds: (def: number) => Type.Integer({ minimum: 1, maximum: 31_536_000, default: def }),
+  /** A shared secret; its value is never echoed in an error. */
+  Secret: () => Type.Optional(Type.String({ minLength: 32 })),
   Bool: (def: boolean) => Type.Boolean({ default: def }),
   /** Where clients fetch stored objects: `<url>/<key>`. Profile and media must agree on it. */
   PublicUrl: (def: string) => Type.String({

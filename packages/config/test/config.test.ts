@@ -49,6 +49,13 @@ describe('loadConfig', () => {
       .toThrow('invalid configuration: DATABASE_URL must be an absolute URL (got "postgres://[redacted]@db:5432 x")')
   })
 
+  it('never echoes the value of a secret', () => {
+    const withSecret = Type.Object({ MEDIA_URL_SECRET: ConfigTypes.Secret() })
+    expect(() => loadConfig(withSecret, { MEDIA_URL_SECRET: 'short-secret' }))
+      .toThrow(new ConfigError('MEDIA_URL_SECRET', 'must be at least 32 characters'))
+    expect(loadConfig(withSecret, { MEDIA_URL_SECRET: 'x'.repeat(32) })).toEqual({ MEDIA_URL_SECRET: 'x'.repeat(32) })
+  })
+
   it('treats an empty value as unset', () => {
     expect(loadConfig(schema, { DATABASE_URL: 'postgres://h/db', PORT: '' }).PORT).toBe(3000)
   })

@@ -37,7 +37,13 @@ export interface ParseOptions extends PublicUrlOptions {
 export interface ParsedObjectKey {
   key: string
   userId: string
+  /** The 26-character object id. */
+  id: string
+  /** `<clean name>.<ext>` */
+  fileName: string
 }
+
+export { isIssuedObjectId, issueObjectId, newObjectId } from './object-id.js'
 
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export const OBJECT_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/
@@ -88,10 +94,10 @@ export function parseObjectKey (key: string, options: { keyPrefix: string }): Pa
   const match = FILE_PART.exec(file)
   if (!UUID_PATTERN.test(userId) || match === null) return null
 
-  const [, , name = '', ext = ''] = match
+  const [, id = '', name = '', ext = ''] = match
   if (!isCleanName(name) || !(MEDIA_EXTENSIONS as readonly string[]).includes(ext)) return null
 
-  return { key, userId }
+  return { key, userId, id, fileName: `${name}.${ext}` }
 }
 
 interface PublicBase {

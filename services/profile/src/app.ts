@@ -137,6 +137,9 @@ export async function buildApp (config: ProfileConfig, deps: ProfileDeps = {}): 
     if (owned) await redis?.quit().catch(() => redis.disconnect())
   })
 
+  if (config.MEDIA_URL_SECRET === undefined) {
+    app.log.warn('MEDIA_URL_SECRET is not set: a thumbnail URL is checked by its shape and owner only')
+  }
   if (config.TOKEN_SECRET === undefined && redis !== undefined) {
     app.log.warn('TOKEN_SECRET is not set: codes in Redis are kept as plain SHA-256 digests')
   }
@@ -194,7 +197,7 @@ export async function buildApp (config: ProfileConfig, deps: ProfileDeps = {}): 
       passwords,
       tokens,
       mailer,
-      media: { publicUrl: config.S3_PUBLIC_URL, keyPrefix: config.S3_KEY_PREFIX },
+      media: { publicUrl: config.S3_PUBLIC_URL, keyPrefix: config.S3_KEY_PREFIX, secret: config.MEDIA_URL_SECRET },
       phoneRegion: config.PHONE_REGION as CountryCode | undefined,
       now: clock
     })

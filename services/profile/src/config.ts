@@ -27,6 +27,8 @@ export const ProfileConfigSchema = Type.Object({
   TOKEN_TTL: ConfigTypes.Seconds(900),
   /** HMAC key for the code digests kept in Redis; checked apart so that it is never echoed. */
   TOKEN_SECRET: Type.Optional(Type.String()),
+  /** Shared with media: only object ids it signed with this are accepted as thumbnails. */
+  MEDIA_URL_SECRET: ConfigTypes.Secret(),
 
   SMTP_URL: Type.Optional(ConfigTypes.Url()),
   MAIL_FROM: Type.String({ minLength: 3, default: 'Tessera <no-reply@tessera.local>' }),

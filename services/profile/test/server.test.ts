@@ -26,7 +26,7 @@ const running = new Set<ChildProcess>()
 function start (env: Record<string, string>): Server {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: PACKAGE_DIR,
-    env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env },
+    env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', MEDIA_URL_SECRET: 'm'.repeat(32), ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   running.add(child)

@@ -1,9 +1,10 @@
-import { randomBytes } from 'node:crypto'
 import {
   assertKeyPrefix,
   isCleanName,
+  issueObjectId,
   MAX_NAME_BYTES,
   MAX_NAME_CODE_POINTS,
+  newObjectId,
   UUID_PATTERN,
   type MediaExtension
 } from '@tessera/media-url'
@@ -13,27 +14,9 @@ export const CACHE_CONTROL = 'public, max-age=31536000, immutable'
 
 export const FALLBACK_NAME = 'file'
 
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+export { newObjectId }
+
 const graphemes = new Intl.Segmenter('und', { granularity: 'grapheme' })
-
-/**
- * 26 Crockford base32 characters laid out like a ULID: 48 bits of milliseconds, then 80 random
- * bits, so keys of one user sort by upload time.
- */
-export function newObjectId (now = Date.now()): string {
-  let time = ''
-  for (let rest = now, i = 0; i < 10; i++, rest = Math.floor(rest / 32)) {
-    time = CROCKFORD[rest % 32] + time
-  }
-
-  let random = ''
-  let bits = BigInt('0x' + randomBytes(10).toString('hex'))
-  for (let i = 0; i < 16; i++, bits >>= 5n) {
-    random = CROCKFORD[Number(bits & 31n)] + random
-  }
-
-  return time + random
-}
 
 function cut (name: string): string {
   let kept = ''
@@ -79,8 +62,10 @@ export interface ObjectKeyInput {
   fileName: string | undefined
   /** From the detected type, never from the client. */
   ext: MediaExtension
-  /** Defaults to a fresh {@link newObjectId}. */
+  /** Defaults to a fresh id: signed with `secret` when one is given, else a plain one. */
   id?: string
+  /** `MEDIA_URL_SECRET`, shared with the profile service, which then accepts only issued keys. */
+  secret?: string
 }
 
 export interface ObjectName {
@@ -97,7 +82,9 @@ export function objectKey (input: ObjectKeyInput): ObjectName {
   }
 
   const fileName = `${cleanFileName(input.fileName)}.${input.ext}`
-  const key = `${input.keyPrefix}${input.userId}/${input.id ?? newObjectId()}_${fileName}`
+  const id = input.id ??
+    (input.secret === undefined ? newObjectId() : issueObjectId(input.secret, input.userId, fileName))
+  const key = `${input.keyPrefix}${input.userId}/${id}_${fileName}`
 
   return { key, fileName }
 }

@@ -1,4 +1,4 @@
-import { isCleanName, parseObjectKey } from '@tessera/media-url'
+import { isCleanName, isIssuedObjectId, parseObjectKey } from '@tessera/media-url'
 import { describe, expect, it } from 'vitest'
 import {
   CACHE_CONTROL,
@@ -108,7 +108,7 @@ describe('objectKey', () => {
       const { key } = objectKey({ keyPrefix: 'media/thumbs/', userId: USER, fileName, ext: 'webp' })
 
       expect(key.startsWith(`media/thumbs/${USER}/`)).toBe(true)
-      expect(parseObjectKey(key, { keyPrefix: 'media/thumbs/' })).toEqual({ key, userId: USER })
+      expect(parseObjectKey(key, { keyPrefix: 'media/thumbs/' })).toMatchObject({ key, userId: USER })
       expect(Buffer.byteLength(key)).toBeLessThan(300)
     }
   })
@@ -142,5 +142,18 @@ describe('contentDisposition', () => {
 describe('CACHE_CONTROL', () => {
   it('is public, a year and immutable', () => {
     expect(CACHE_CONTROL).toBe('public, max-age=31536000, immutable')
+  })
+})
+
+describe('signed object keys', () => {
+  it('signs the id with MEDIA_URL_SECRET so the profile service can tell an issued key', () => {
+    const secret = 'shared-media-url-secret-0123456789abcdef'
+    const { key, fileName } = objectKey({ keyPrefix: 'thumbnails/', userId: USER, fileName: 'Cat photo.PNG', ext: 'png', secret })
+    const parsed = parseObjectKey(key, { keyPrefix: 'thumbnails/' })
+
+    expect(fileName).toBe('Cat-photo.png')
+    expect(parsed).toMatchObject({ key, userId: USER, fileName: 'Cat-photo.png' })
+    expect(isIssuedObjectId(secret, USER, parsed!.id, parsed!.fileName)).toBe(true)
+    expect(isIssuedObjectId(secret + '!', USER, parsed!.id, parsed!.fileName)).toBe(false)
   })
 })

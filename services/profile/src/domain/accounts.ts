@@ -15,7 +15,7 @@ export interface AccountsOptions {
   tokens: Tokens
   mailer: Pick<Mailer, 'sendActivation' | 'sendPasswordReset' | 'sendAccountExists'>
   /** The media service's URL settings, to recognise the thumbnails it issued. */
-  media: { publicUrl: string, keyPrefix: string }
+  media: { publicUrl: string, keyPrefix: string, secret?: string }
   /** Region for phone numbers written without `+`; without one they are refused. */
   phoneRegion?: CountryCode
   now?: () => Date

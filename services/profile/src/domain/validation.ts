@@ -1,5 +1,5 @@
 import { HttpErrors } from '@tessera/http'
-import { parseObjectUrl } from '@tessera/media-url'
+import { isIssuedObjectId, parseObjectUrl } from '@tessera/media-url'
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max'
 import type { UserPatch } from '../data/users.js'
 import { profileValidationFailed } from '../errors.js'
@@ -220,7 +220,9 @@ export function normaliseGithubLink (raw: string): string {
 /** Accepts only a URL the media service issued for `userId` under this deployment's settings. */
 export function checkThumbnail (raw: string, options: Pick<UpdateOptions, 'userId' | 'media'>) {
   const parsed = raw.length > 2048 ? null : parseObjectUrl(raw, options.media)
-  if (parsed === null || parsed.userId !== options.userId.toLowerCase()) {
+  const { secret } = options.media
+  if (parsed === null || parsed.userId !== options.userId.toLowerCase() ||
+    (secret !== undefined && !isIssuedObjectId(secret, parsed.userId, parsed.id, parsed.fileName))) {
     problem('must be the URL of a thumbnail you uploaded')
   }
 
@@ -302,7 +304,7 @@ export interface UpdateOptions {
   /** The signed-in user: a thumbnail must be an object the media service stored for this id. */
   userId: string
   /** Where the media service's objects are served, as it issued their URLs. */
-  media: { publicUrl: string, keyPrefix: string }
+  media: { publicUrl: string, keyPrefix: string, secret?: string }
   /** Region for numbers written without `+<country code>`; without one they are refused. */
   phoneRegion?: CountryCode
   /** The current time, for "not in the future"; defaults to now. */

@@ -1,5 +1,5 @@
 import { HttpErrors, ValidationFailedError } from '@tessera/http'
-import { objectUrl } from '@tessera/media-url'
+import { issueObjectId, objectUrl } from '@tessera/media-url'
 import { describe, expect, it } from 'vitest'
 import {
   checkBirthDate, normaliseEmail, normaliseGithubLink, normalisePhone, validateActivation,
@@ -344,6 +344,27 @@ describe('PATCH body', () => {
       github_link: 'must be a link to github.com',
       thumbnail: 'must be the URL of a thumbnail you uploaded'
     })
+  })
+
+  it('accepts, when a secret is shared with media, only an object id media signed for this user and name', () => {
+    const secret = 'shared-media-url-secret-0123456789abcdef'
+    const signed = { ...options, media: { ...media, secret } }
+    const issued = (userId: string, name: string) =>
+      objectUrl(`media/${userId}/${issueObjectId(secret, userId, name)}_${name}`, media)
+
+    const url = issued(USER_ID, 'avatar.png')
+    expect(validateUpdate({ thumbnail: url }, signed)).toEqual({ thumbnail: url })
+
+    const forged = [
+      thumbnailFor(USER_ID),
+      url.replace('avatar.png', 'other.png'),
+      issued(OTHER_ID, 'avatar.png').replace(OTHER_ID, USER_ID)
+    ]
+    for (const thumbnail of forged) {
+      expect(fieldsOf(() => validateUpdate({ thumbnail }, signed))).toEqual({
+        thumbnail: 'must be the URL of a thumbnail you uploaded'
+      })
+    }
   })
 
   it('accepts only a thumbnail the media service issued for this user', () => {

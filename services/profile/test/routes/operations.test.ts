@@ -139,7 +139,8 @@ describe('operations', () => {
 
   it('survives Postgres dropping a pooled connection of its own pool, and ends that pool on close', async () => {
     const capture = logCapture()
-    const owned = await buildApp(testConfig(db().connectionString), { logger: capture.logger })
+    const config = testConfig(db().connectionString, { MEDIA_URL_SECRET: 'm'.repeat(32) })
+    const owned = await buildApp(config, { logger: capture.logger })
     const ownedPool = owned.pg.pool
 
     try {

@@ -141,7 +141,7 @@ describeRedis('profile routes on Redis', () => {
   it('warns at start-up when codes go to Redis without a TOKEN_SECRET', async () => {
     const capture = logCapture('warn')
     const unkeyed = await buildApp(
-      testConfig(db().connectionString, { MIGRATE_ON_START: 'false' }),
+      testConfig(db().connectionString, { MIGRATE_ON_START: 'false', MEDIA_URL_SECRET: 'm'.repeat(32) }),
       { pool: db().pool, redis: redis().client, logger: capture.logger }
     )
     await unkeyed.close()
