@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config'
 
 const dirs = [
   'packages/config', 'packages/http', 'packages/session', 'packages/guards', 'packages/metrics',
-  'packages/testing', 'packages/media-url', 'packages/embedded', 'packages/e2e',
+  'packages/testing', 'packages/media-url', 'packages/embedded', 'packages/e2e', 'packages/reliability',
   'services/profile', 'services/media', 'services/gateway'
 ]
 

@@ -15,6 +15,8 @@ import {
   dumpOutput, killAll, startProcess, stop, waitUntilUp, type ServiceProcess
 } from './helpers/processes.js'
 
+// Media signs the object ids it issues with this; profile accepts only signed thumbnail URLs.
+const MEDIA_URL_SECRET = 'an end-to-end media URL secret, 32+ characters'
 const SERVICES_DIR = fileURLToPath(new URL('../../../services/', import.meta.url))
 const serviceDir = (name: string) => join(SERVICES_DIR, name)
 const versionOf = (name: string): string =>
@@ -25,6 +27,7 @@ const FRONTEND_URL = 'http://frontend.test'
 // The cheapest argon2id setting the profile service accepts
 const ARGON2 = { memoryCost: 7168, timeCost: 5, parallelism: 1 }
 const JSON_TYPE = 'application/json; charset=utf-8'
+const MiB = 1024 * 1024
 const COOKIE = /^sessionid=([\w-]{43}); Path=\/; Max-Age=86400; HttpOnly; SameSite=Lax$/
 const OBJECT_ID = '[0-9A-HJKMNP-TV-Z]{26}'
 const STORED = 'outcome="stored"'
@@ -88,7 +91,8 @@ async function startStack (db: TestDatabase, redis: TestRedis, s3: TestS3Server,
     S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
     S3_FORCE_PATH_STYLE: 'true',
     S3_PUBLIC_URL: publicUrl,
-    S3_KEY_PREFIX: 'thumbnails/'
+    S3_KEY_PREFIX: 'thumbnails/',
+    MEDIA_URL_SECRET
   })
   const mediaUrls = { a: `http://127.0.0.1:${a}`, b: `http://127.0.0.1:${b}` }
 
@@ -106,6 +110,7 @@ async function startStack (db: TestDatabase, redis: TestRedis, s3: TestS3Server,
         TOKEN_SECRET: 'an end-to-end secret of more than 32 characters',
         S3_PUBLIC_URL: publicUrl,
         S3_KEY_PREFIX: 'thumbnails/',
+        MEDIA_URL_SECRET,
         ARGON2_MEMORY_KIB: String(ARGON2.memoryCost),
         ARGON2_TIME_COST: String(ARGON2.timeCost)
       }
@@ -314,6 +319,49 @@ describeRedis('Tessera end to end: gateway, profile and two media replicas as pr
     await object.body?.cancel()
     expect(object.status).toBe(404)
     expect(await s3!.listObjects(`thumbnails/${userId}/`)).toEqual(uploads.slice(1).map((u) => u.key).sort())
+  })
+
+  it('refuses bodies over their limit with a 413 envelope through the gateway, never a 502, storing nothing', async () => {
+    const before = await s3!.listObjects(`thumbnails/${userId}/`)
+    const padded = (bytes: number) => Buffer.concat([png, Buffer.alloc(bytes - png.length)])
+    const refusedBy = (limit: number) => ({
+      status: 413, body: { error: `body must not be larger than ${limit} bytes`, code: 'GATEWAY_PAYLOAD_TOO_LARGE' }
+    })
+    const outcomes = []
+    for (let i = 0; i < 3; i++) {
+      // Over the gateway's bound: refused there, by its Content-Length.
+      const big = thumbnailForm(padded(6 * MiB), 'big.png', 'image/png')
+      outcomes.push(['6 MiB', statusAndBody(await call('POST', '/file/upload/', { cookie, form: big }))])
+      // Under the gateway's bound, over media's MAX_THUMBNAIL_BYTES: media's own 413 comes through.
+      const over = thumbnailForm(padded(5 * MiB + 40 * 1024), 'over.png', 'image/png')
+      outcomes.push(['5 MiB + 40 KiB', statusAndBody(await call('POST', '/file/upload/', { cookie, form: over }))])
+    }
+    for (const bytes of [1_100_000, 2_000_000, 20_000_000]) {
+      const json = { first_name: 'x'.repeat(bytes) }
+      outcomes.push([`${bytes} B of JSON`, statusAndBody(await call('PATCH', '/users/update-user/', { cookie, json }))])
+    }
+    const form = { body: `thumbnail_url=${'x'.repeat(2_000_000)}`, type: 'application/x-www-form-urlencoded' }
+    outcomes.push(['2 MB form', statusAndBody(await call('DELETE', '/file/delete/', { cookie, raw: form }))])
+
+    const mediaRefused = { status: 413, body: { error: 'the file must not be larger than 5242880 bytes', code: 'MEDIA_TOO_LARGE' } }
+    expect(outcomes).toEqual([
+      ...Array(3).fill([['6 MiB', refusedBy(5 * MiB + 128 * 1024)], ['5 MiB + 40 KiB', mediaRefused]]).flat(),
+      ['1100000 B of JSON', refusedBy(MiB)],
+      ['2000000 B of JSON', refusedBy(MiB)],
+      ['20000000 B of JSON', refusedBy(MiB)],
+      ['2 MB form', refusedBy(16 * 1024)]
+    ])
+    expect(await s3!.listObjects(`thumbnails/${userId}/`)).toEqual(before)
+    expect(await s3!.listMultipartUploads()).toEqual([])
+  })
+
+  it('passes a service\'s 431 for headers the gateway added to through in the envelope', async () => {
+    // Under the gateway's 16 KiB; its X-Forwarded-* and request id take it over profile's.
+    const reply = await call('GET', '/users/current-user/', { cookie, headers: { 'x-big': 'a'.repeat(16_200) } })
+
+    expect([reply.headers['content-type'], statusAndBody(reply)]).toEqual([JSON_TYPE, {
+      status: 431, body: { error: 'the request headers are too large', code: 'HTTP_HEADERS_TOO_LARGE' }
+    }])
   })
 
   it('logs out: the cookie is cleared, and the old cookie is 401 at profile and at media', async () => {

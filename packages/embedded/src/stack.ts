@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadConfig } from '@tessera/config'
 import { buildApp as buildGateway, GatewayConfigSchema } from '@tessera/gateway'
@@ -75,6 +75,19 @@ async function embeddedS3 (env: NodeJS.ProcessEnv, dataDir: string, closers: Clo
   }
 }
 
+/** One secret for the stack's lifetime on this data dir, so thumbnail URLs stay valid across restarts. */
+async function mediaUrlSecret (env: NodeJS.ProcessEnv, dataDir: string): Promise<string> {
+  if (env.MEDIA_URL_SECRET) return env.MEDIA_URL_SECRET
+
+  const file = join(dataDir, 'media-url-secret')
+  const kept = await readFile(file, 'utf8').then((text) => text.trim(), () => '')
+  if (kept.length >= 32) return kept
+
+  const secret = randomBytes(32).toString('base64url')
+  await writeFile(file, secret + '\n', { mode: 0o600 })
+  return secret
+}
+
 async function ensureAdmin (env: NodeJS.ProcessEnv, databaseUrl: string): Promise<RunningStack['admin']> {
   const email = env.ADMIN_EMAIL ?? DEFAULT_ADMIN
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 })
@@ -120,6 +133,7 @@ export async function startStack ({ env, dataDir, print }: StackOptions): Promis
       ...env,
       ...s3Env,
       DATABASE_URL: databaseUrl,
+      MEDIA_URL_SECRET: await mediaUrlSecret(env, dataDir),
       HOST: host,
       S3_CREATE_BUCKET: 'true'
     }

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import FindMyWay, { type HTTPVersion } from 'find-my-way'
 import { parse as parseJson } from 'secure-json-parse'
 import { HttpErrors, ValidationFailedError } from './errors.js'
-import { JSON_BODY_LIMIT } from './server-options.js'
+import { JSON_BODY_LIMIT } from './limits.js'
 import { describeValidation } from './validation.js'
 
 declare module 'fastify' {
@@ -32,13 +32,28 @@ export function toEnvelope (err: FastifyError, bodyLimit = JSON_BODY_LIMIT): Env
   if (mapped !== undefined) return envelopeOf(mapped)
 
   const statusCode = err.statusCode ?? 500
+  const own = typeof err.code === 'string' && ownPrefixes.test(err.code)
   if (statusCode >= 400 && statusCode < 500) {
-    return { statusCode, body: { error: err.message, code: err.code ?? `HTTP_${statusCode}` } }
+    // A plugin's or the framework's code is not part of the contract: the message still helps.
+    return { statusCode, body: { error: err.message, code: own ? err.code : 'HTTP_CLIENT_ERROR' } }
   }
-  if (statusCode >= 500 && statusCode < 600 && typeof err.code === 'string' && ownPrefixes.test(err.code)) {
+  if (statusCode >= 500 && statusCode < 600 && own) {
     return { statusCode, body: { error: err.message, code: err.code } }
   }
   return envelopeOf(new HttpErrors.Internal())
+}
+
+/**
+ * Whether `body` (parsed JSON) is an error envelope of ours: `error` a message or a field map,
+ * `code` one of our codes, nothing else.
+ */
+export function isErrorEnvelope (body: unknown): boolean {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false
+  const { error, code, ...rest } = body as Record<string, unknown>
+  if (Object.keys(rest).length > 0 || typeof code !== 'string' || !ownPrefixes.test(code)) return false
+  if (typeof error === 'string') return true
+  return typeof error === 'object' && error !== null && !Array.isArray(error) &&
+    Object.values(error).every((message) => typeof message === 'string')
 }
 
 function envelopeOf (err: FastifyError): Envelope {
@@ -57,6 +72,13 @@ function mapFrameworkError (err: FastifyError, bodyLimit: number): FastifyError 
       return new HttpErrors.BadRequest('content-length does not match the body')
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new HttpErrors.InvalidJson()
+    case 'FST_ERR_ROUTE_MISSING_CONTENT_TYPE':
+      // Only QUERY needs one (RFC 10008 section 2), even without a body.
+      return new HttpErrors.BadRequest('a QUERY request must carry a Content-Type header')
+    case 'FST_ERR_BAD_URL':
+      return new HttpErrors.BadPath()
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new HttpErrors.UriTooLong()
   }
   return undefined
 }
@@ -97,6 +119,12 @@ async function conventions (app: FastifyInstance): Promise<void> {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
+
+    // RFC 9112 section 3.2: a 400 for HTTP/1.1 without Host; serverOptions leaves that to us.
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
+      reply.header('connection', 'close')
+      throw new HttpErrors.MissingHost()
+    }
   })
 
   // JSON is the only body a Tessera route takes unless it registers its own parser.
@@ -146,6 +174,28 @@ async function conventions (app: FastifyInstance): Promise<void> {
     logFailure(request, err, statusCode)
     return reply.code(statusCode).send(body)
   })
+}
+
+/**
+ * Sends `error` in the envelope, logged as the root error handler does: for answers given outside
+ * a route's lifecycle (framework errors, routes added before httpConventions).
+ */
+export function replyWithEnvelope (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { statusCode, body } = toEnvelope(error)
+  logFailure(request, error, statusCode)
+
+  return reply.code(statusCode)
+    .header('x-request-id', request.id)
+    .type('application/json; charset=utf-8')
+    .send(body)
+}
+
+/**
+ * Fastify's `frameworkErrors` option: what the router refuses before any route (a bad percent
+ * escape, an over-long path parameter) in the envelope, with HTTP_* codes.
+ */
+export function frameworkErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  replyWithEnvelope(error, request, reply)
 }
 
 /** Error envelope, 404/405, request ids and one log line per response, for the whole app. */

@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage } from 'node:http'
-import { LogController, type FastifyBaseLogger, type FastifyServerOptions } from 'fastify'
+import type { IncomingMessage, Server } from 'node:http'
+import {
+  LogController, type FastifyBaseLogger, type FastifyHttpOptions, type FastifyServerOptions
+} from 'fastify'
 import type { LoggerOptions } from 'pino'
+import { clientErrorHandler } from './client-errors.js'
+import { frameworkErrorHandler } from './conventions.js'
+import { DEFAULT_REQUEST_TIMEOUT_MS, JSON_BODY_LIMIT } from './limits.js'
 
-export const JSON_BODY_LIMIT = 1024 * 1024
+export { DEFAULT_REQUEST_TIMEOUT_MS, JSON_BODY_LIMIT }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,64}$/
 
@@ -57,17 +62,39 @@ export interface ServerSettings extends LoggerSettings {
   loggerInstance?: FastifyBaseLogger
   bodyLimit?: number
   trustProxy?: FastifyServerOptions['trustProxy']
+  /** How long a client may take to send a whole request, body included, in ms. */
+  requestTimeoutMs?: number
 }
 
-/** Fastify options every Tessera service is created with. */
-export type TesseraServerOptions = FastifyServerOptions & { loggerInstance?: FastifyBaseLogger }
+/**
+ * Node's http server options that make `requestTimeout` hold. Node looks for expired requests
+ * only every `connectionsCheckingInterval` (30 s by default, whatever the limit), and not at all
+ * while a headers timeout longer than the limit runs (60 s by default). Without a Host header
+ * Node answers 400 with no body itself; httpConventions refuses such a request in the envelope.
+ */
+function httpOptions (requestTimeoutMs: number) {
+  return {
+    requireHostHeader: false,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.ceil(requestTimeoutMs / 4))),
+    headersTimeout: Math.min(60_000, requestTimeoutMs)
+  }
+}
+
+/** Fastify options every Tessera service is created with: a bounded request time included. */
+export type TesseraServerOptions = FastifyHttpOptions<Server> & { loggerInstance?: FastifyBaseLogger }
 
 export function serverOptions (settings: ServerSettings): TesseraServerOptions {
   const logging = settings.loggerInstance !== undefined
     ? { loggerInstance: settings.loggerInstance }
     : { logger: settings.logger ?? loggerOptions(settings) }
+  const requestTimeoutMs = settings.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
   return {
     ...logging,
+    requestTimeout: requestTimeoutMs,
+    http: httpOptions(requestTimeoutMs),
+    // Node's and the router's own refusals in the envelope too, not in Fastify's default bodies.
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
     genReqId: requestIdFrom,
     requestIdHeader: false,
     // Fastify's own request lines are off: httpConventions logs one line per response instead.

@@ -12,6 +12,7 @@ import { listOf, trustProxyOf, type GatewayConfig } from './config.js'
 import { registerCors } from './cors.js'
 import { GatewayErrors } from './errors.js'
 import { createDocsCatalogue } from './openapi/catalogue.js'
+import { upstreamConnector } from './proxy/upstream-socket.js'
 import { docsRoutes } from './routes/docs.js'
 import { healthcheckRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
@@ -23,6 +24,8 @@ export { GatewayConfigSchema, type GatewayConfig } from './config.js'
 export { GatewayErrors, gatewayErrorDocs } from './errors.js'
 
 export const VERSION: string = packageJson.version
+
+const REDIS_COMMAND_TIMEOUT_MS = 2000
 
 export interface GatewayDeps {
   /** Shared with the services; defaults to a Redis store on `redis`, else an in-process one. */
@@ -39,7 +42,12 @@ function redisFor (config: GatewayConfig, deps: GatewayDeps): { redis?: Redis, o
   if (deps.redis !== undefined) return { redis: deps.redis, owned: false }
   if (config.REDIS_URL === undefined) return { owned: false }
   // Few retries: a request waiting on a Redis that is down should fail fast, not queue.
-  const redis = new Redis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, maxRetriesPerRequest: 1 })
+  const redis = new Redis(config.REDIS_URL, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    maxRetriesPerRequest: 1,
+    // A Redis that stops answering (a partition) fails a command after this, not never.
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS
+  })
   return { redis, owned: true }
 }
 
@@ -66,15 +74,18 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
       level: config.LOG_LEVEL,
       service: 'gateway',
       logger: deps.logger,
-      trustProxy: trustProxyOf(config.TRUST_PROXY)
+      trustProxy: trustProxyOf(config.TRUST_PROXY),
+      // Bounds how long a client may take to send a whole request, uploads included.
+      requestTimeoutMs: config.UPLOAD_TIMEOUT_MS
     }),
-    // Bounds how long a client may take to send a whole request, uploads included.
-    requestTimeout: config.UPLOAD_TIMEOUT_MS,
+    // The shared handlers, with the gateway's own codes.
     clientErrorHandler,
     frameworkErrors: frameworkErrorHandler
   })
 
   const { redis, owned } = redisFor(config, deps)
+  // Without a listener ioredis prints each failed reconnect to the console instead of the log.
+  if (owned) redis?.on('error', (err) => app.log.error({ err }, 'redis connection failed'))
   const store = deps.sessionStore ?? (redis === undefined
     ? createMemorySessionStore({ ttlSeconds: config.SESSION_TTL })
     : createRedisSessionStore({ redis, ttlSeconds: config.SESSION_TTL }))
@@ -125,7 +136,12 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
       disableRequestLogging: true,
       disableCache: true,
       destroyAgent: true,
-      undici: { connections: 128, pipelining: 1, connect: { timeout: config.UPSTREAM_TIMEOUT_MS } }
+      undici: {
+        connections: 128,
+        pipelining: 1,
+        // Keeps a response a service sent before reading the whole body (an early 413).
+        connect: upstreamConnector({ timeout: config.UPSTREAM_TIMEOUT_MS })
+      }
     })
 
     await app.register(healthRoutes, { checks: readinessChecks(upstreams, client.check, redis) })

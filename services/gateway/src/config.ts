@@ -11,6 +11,9 @@ const UrlList = (def: string) => Type.String({
 
 const { Count, Millis } = ConfigTypes
 
+const KiB = 1024
+const MiB = 1024 * KiB
+
 export const GatewayConfigSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1' }),
   PORT: ConfigTypes.Port(8080),
@@ -26,6 +29,11 @@ export const GatewayConfigSchema = Type.Object({
   UPSTREAM_TIMEOUT_MS: Millis(10_000),
   /** The same for `POST /file/upload/`, which answers only once the file is stored. */
   UPLOAD_TIMEOUT_MS: Millis(120_000),
+  /**
+   * Largest body forwarded to `POST /file/upload/`: keep it at least media's MAX_THUMBNAIL_BYTES
+   * plus 128 KiB of multipart framing, or files media would take are refused here.
+   */
+  MAX_UPLOAD_BODY_BYTES: Type.Integer({ minimum: 1, maximum: 1024 * MiB, default: 5 * MiB + 128 * KiB }),
 
   /** Exact origins allowed to call with credentials; empty: no CORS headers at all. */
   CORS_ORIGINS: Type.String({

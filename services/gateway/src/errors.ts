@@ -10,7 +10,10 @@ export const GatewayErrors = {
   BadPath: createError('GATEWAY_BAD_PATH', 'the request path is malformed', 400),
   MalformedRequest: createError('GATEWAY_MALFORMED_REQUEST', 'the request is malformed', 400),
   RequestTimeout: createError('GATEWAY_REQUEST_TIMEOUT', 'the request was not received in time', 408),
-  HeadersTooLarge: createError('GATEWAY_HEADERS_TOO_LARGE', 'the request headers are too large', 431)
+  HeadersTooLarge: createError('GATEWAY_HEADERS_TOO_LARGE', 'the request headers are too large', 431),
+  PayloadTooLarge: createError('GATEWAY_PAYLOAD_TOO_LARGE', 'body must not be larger than %s bytes', 413),
+  /** A service's 4xx that came without our error envelope; its status is set on the instance. */
+  UpstreamRejected: createError('GATEWAY_UPSTREAM_REJECTED', 'the service refused the request: %s', 400)
 }
 
 /** Documentation of every code in {@link GatewayErrors}; a test keeps it complete. */
@@ -29,5 +32,10 @@ export const gatewayErrorDocs: Record<string, string> = {
   GATEWAY_MALFORMED_REQUEST: 'The request could not be parsed as HTTP/1.1; the connection is closed.',
   GATEWAY_REQUEST_TIMEOUT: 'The request was not received completely in time; the connection is closed.',
   GATEWAY_HEADERS_TOO_LARGE: 'The request line and headers are over the server limit; the connection ' +
-    'is closed.'
+    'is closed.',
+  GATEWAY_PAYLOAD_TOO_LARGE: 'The body is over the bound of its route (JSON routes 1 MiB, the upload ' +
+    'MAX_UPLOAD_BODY_BYTES, the delete 16 KiB), by its Content-Length before it was forwarded, or while ' +
+    'it streamed. Nothing was stored.',
+  GATEWAY_UPSTREAM_REJECTED: 'The service refused the request with a 4xx whose body was not an error ' +
+    'envelope; the status is the service\'s, the message its standard reason.'
 }

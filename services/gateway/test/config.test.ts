@@ -15,6 +15,7 @@ describe('GatewayConfigSchema', () => {
       MEDIA_URL: 'http://127.0.0.1:8082',
       UPSTREAM_TIMEOUT_MS: 10_000,
       UPLOAD_TIMEOUT_MS: 120_000,
+      MAX_UPLOAD_BODY_BYTES: 5 * 1024 * 1024 + 128 * 1024,
       CORS_ORIGINS: '',
       LOGIN_RATE_LIMIT: 10,
       UPLOAD_RATE_LIMIT: 30,

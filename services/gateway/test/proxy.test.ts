@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { patternChunks, sha256Of, startStandIn, type StandIn } from './fixtures/stand-in.js'
+import { patternChunks, sha256Of, startStandIn, tooLarge, type StandIn } from './fixtures/stand-in.js'
 import { JSON_TYPE, startGateway, type RunningGateway } from './helpers.js'
 import { openSocket, parseRawResponse, rawRequest, readUntil } from './raw-http.js'
 
@@ -15,7 +15,10 @@ let gateway: RunningGateway
 beforeAll(async () => {
   profile = await startStandIn('profile')
   media = await startStandIn('media')
-  gateway = await startGateway({ PROFILE_URL: profile.url, MEDIA_URL: media.url })
+  // Room for the multi-MiB uploads below; body-limits.test.ts tests the bound itself.
+  gateway = await startGateway({
+    PROFILE_URL: profile.url, MEDIA_URL: media.url, MAX_UPLOAD_BODY_BYTES: String(64 * MiB)
+  })
 })
 
 afterAll(async () => {
@@ -63,11 +66,11 @@ describe('routing', () => {
     expect(media.received.at(-1)?.method).toBe('HEAD')
   })
 
-  it('leaves request bodies to the services: bad JSON and JSON over 1 MiB pass through unparsed', async () => {
+  it('leaves request bodies to the services: bad JSON and a JSON body of 1 MiB pass through unparsed', async () => {
     const bad = await request(`${gateway.url}/users/login/`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email": '
     })
-    const large = Buffer.from(JSON.stringify({ pad: 'x'.repeat(2 * MiB) }))
+    const large = Buffer.from(JSON.stringify({ pad: 'x'.repeat(MiB - 10) }))
     const big = await request(`${gateway.url}/users/update-user/`, {
       method: 'PATCH', headers: { 'content-type': 'application/json' }, body: large
     })
@@ -138,7 +141,7 @@ describe('streaming', () => {
     })
 
     expect([response.statusCode, response.headers.connection, await response.body.json()])
-      .toEqual([413, 'close', { error: 'too large' }])
+      .toEqual([413, 'close', tooLarge])
   })
 
   it('answers Expect: 100-continue itself and forwards a multi-MiB body without the header', async () => {
@@ -256,13 +259,39 @@ describe('headers', () => {
     expect((await replaced.body.json() as Echo).headers['x-request-id']).toBe(id)
   })
 
-  it('passes an upstream status through as the service sent it, without retrying', async () => {
+  it('passes an upstream status and its envelope through as the service sent them, without retrying', async () => {
     const before = profile.received.length
     const response = await request(`${gateway.url}/users/status/?code=503`)
 
     expect([response.statusCode, response.headers['retry-after']]).toEqual([503, '1'])
-    expect(await response.body.json()).toEqual({ service: 'profile' })
+    expect(await response.body.json()).toEqual({ error: 'answered 503', code: 'HTTP_STAND_IN' })
     expect(profile.received.length - before).toBe(1)
+  })
+})
+
+describe('error bodies of a service that are not an envelope', () => {
+  const rejected = (error: string) => ({ error: `the service refused the request: ${error}`, code: 'GATEWAY_UPSTREAM_REJECTED' })
+
+  it.each([
+    [414, 'application/json', 414, rejected('uri too long')],
+    [404, 'text/html', 404, rejected('not found')],
+    [400, 'application/json; charset=utf-8', 400, rejected('bad request')],
+    [408, 'application/json', 408, { error: 'the request was not received in time', code: 'GATEWAY_REQUEST_TIMEOUT' }],
+    [431, 'application/json', 431, { error: 'the request headers are too large', code: 'GATEWAY_HEADERS_TOO_LARGE' }],
+    [503, 'application/json', 503, { error: 'the service is temporarily unavailable, please try again later', code: 'GATEWAY_UPSTREAM_UNAVAILABLE' }],
+    [500, 'application/json', 502, { error: 'the service sent an invalid response', code: 'GATEWAY_BAD_GATEWAY' }]
+  ])('a %i (%s) is replaced by the gateway\'s envelope: %i', async (code, type, status, body) => {
+    const response = await request(`${gateway.url}/users/raw-status/?code=${code}&type=${encodeURIComponent(type)}`)
+    const text = await response.body.text()
+
+    expect([response.statusCode, response.headers['content-type'], JSON.parse(text)]).toEqual([status, JSON_TYPE, body])
+    expect(response.headers['content-length']).toBe(String(Buffer.byteLength(text)))
+  })
+
+  it('a HEAD answered with an error status passes as it is: it has no body to judge', async () => {
+    const response = await request(`${gateway.url}/users/raw-status/?code=404`, { method: 'HEAD' })
+
+    expect([response.statusCode, await response.body.text()]).toEqual([404, ''])
   })
 })
 

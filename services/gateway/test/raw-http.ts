@@ -52,3 +52,47 @@ export function readUntil (socket: Socket, marker: string): Promise<string> {
 }
 
 export { parse as parseRawResponse }
+
+export interface Exchange {
+  response: RawResponse
+  /** Whether the server closed the connection (within the wait). */
+  closed: boolean
+}
+
+/**
+ * Writes `head`, then `chunks` one by one (each once the previous has drained) until a response
+ * arrives, and reads until the server closes or `waitMs` passes. Stopping the body when the
+ * answer comes, as a careful client does, keeps an early answer readable.
+ */
+export async function sendUntilAnswered (
+  url: string,
+  head: string,
+  chunks: Iterable<Buffer> = [],
+  waitMs = 5000
+): Promise<Exchange> {
+  const socket = await openSocket(url)
+  const received: Buffer[] = []
+  let answered = false
+  let wake = (): void => {}
+  socket.on('data', (chunk: Buffer) => {
+    answered = true
+    received.push(chunk)
+    wake()
+  })
+  socket.on('drain', () => wake())
+  socket.on('error', () => {})
+  const closed = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), waitMs)
+    socket.once('close', () => { clearTimeout(timer); wake(); resolve(true) })
+  })
+
+  socket.write(head)
+  for (const chunk of chunks) {
+    if (answered || socket.destroyed) break
+    if (!socket.write(chunk)) await new Promise<void>((resolve) => { wake = resolve })
+  }
+
+  const wasClosed = await closed
+  socket.destroy()
+  return { response: parse(Buffer.concat(received).toString('latin1')), closed: wasClosed }
+}

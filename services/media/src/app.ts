@@ -24,6 +24,8 @@ export { isMediaError, MediaErrors, mediaErrorDocs } from './errors.js'
 
 export const VERSION: string = packageJson.version
 
+const REDIS_COMMAND_TIMEOUT_MS = 2000
+
 export interface MediaDeps {
   /** Defaults to a client built from the S3_* keys, destroyed on close. */
   s3?: S3Client
@@ -38,7 +40,12 @@ function redisFor (config: MediaConfig, deps: MediaDeps): { redis?: Redis, owned
   if (deps.redis !== undefined) return { redis: deps.redis, owned: false }
   if (config.REDIS_URL === undefined) return { owned: false }
   // Few retries: an upload waiting on a Redis that is down should fail fast, not queue.
-  const redis = new Redis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, maxRetriesPerRequest: 1 })
+  const redis = new Redis(config.REDIS_URL, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    maxRetriesPerRequest: 1,
+    // A Redis that stops answering (a partition) fails a command after this, not never.
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS
+  })
   return { redis, owned: true }
 }
 
@@ -78,19 +85,17 @@ async function openApiRoute (app: FastifyInstance): Promise<void> {
 export async function buildApp (config: MediaConfig, deps: MediaDeps = {}): Promise<FastifyInstance> {
   assertKeyPrefix(config.S3_KEY_PREFIX)
 
-  const app = Fastify({
-    ...serverOptions({ level: config.LOG_LEVEL, service: 'media', logger: deps.logger }),
-    // Fastify's default is no limit at all; this bounds a client that trickles or stalls a body.
-    requestTimeout: config.REQUEST_TIMEOUT_MS,
-    http: {
-      // Node checks for expired requests this often (30 s by default, whatever the limit) and
-      // ignores the limit altogether while its headers timeout (60 s by default) is longer.
-      connectionsCheckingInterval: Math.min(30_000, Math.ceil(config.REQUEST_TIMEOUT_MS / 4)),
-      headersTimeout: Math.min(60_000, config.REQUEST_TIMEOUT_MS)
-    }
-  })
+  const app = Fastify(serverOptions({
+    level: config.LOG_LEVEL,
+    service: 'media',
+    logger: deps.logger,
+    // Bounds a client that trickles or stalls a body, uploads included.
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS
+  }))
 
   const { redis, owned } = redisFor(config, deps)
+  // Without a listener ioredis prints each failed reconnect to the console instead of the log.
+  if (owned) redis?.on('error', (err) => app.log.error({ err }, 'redis connection failed'))
   const store = deps.sessionStore ?? (redis === undefined
     ? createMemorySessionStore({ ttlSeconds: config.SESSION_TTL })
     : createRedisSessionStore({ redis, ttlSeconds: config.SESSION_TTL }))
@@ -141,6 +146,7 @@ export async function buildApp (config: MediaConfig, deps: MediaDeps = {}): Prom
       bucket: config.S3_BUCKET,
       publicUrl: config.S3_PUBLIC_URL,
       keyPrefix: config.S3_KEY_PREFIX,
+      urlSecret: config.MEDIA_URL_SECRET,
       maxBytes: config.MAX_THUMBNAIL_BYTES,
       partSize: config.UPLOAD_PART_SIZE,
       queueSize: config.UPLOAD_QUEUE_SIZE

@@ -37,6 +37,8 @@ export const MediaConfigSchema = Type.Object({
   // The profile service's defaults too, so the two agree when neither is configured.
   S3_PUBLIC_URL: ConfigTypes.PublicUrl(DEFAULT_PUBLIC_URL),
   S3_KEY_PREFIX: ConfigTypes.KeyPrefix(DEFAULT_KEY_PREFIX),
+  /** Shared with profile: object ids are signed with it, and profile accepts only signed ones. */
+  MEDIA_URL_SECRET: ConfigTypes.Secret(),
   /** Create the bucket at start-up when it is missing (the embedded stack sets it). */
   S3_CREATE_BUCKET: ConfigTypes.Bool(false),
 

@@ -2,15 +2,20 @@ import type { S3Client } from '@aws-sdk/client-s3'
 import type { FastifyRequest } from 'fastify'
 import { MediaErrors } from './errors.js'
 import { discardRest, multipartParts, THUMBNAIL_FIELD } from './multipart.js'
-import { deleteThumbnail, uploadThumbnail, type StoredThumbnail } from './storage/uploads.js'
+import {
+  deleteThumbnail, uploadThumbnail, type BackgroundCleanup, type StoredThumbnail
+} from './storage/uploads.js'
 
 export interface ReceiveOptions {
   client: S3Client
   bucket: string
   keyPrefix: string
+  urlSecret?: string
   maxBytes: number
   partSize: number
   queueSize: number
+  /** Where a clean-up that could not reach S3 goes on. */
+  background?: BackgroundCleanup
 }
 
 async function removeStored (request: FastifyRequest, options: ReceiveOptions, key: string) {
@@ -55,11 +60,13 @@ export async function receiveThumbnail (
         userId,
         fileName: part.filename,
         keyPrefix: options.keyPrefix,
+        urlSecret: options.urlSecret,
         partSize: options.partSize,
         queueSize: options.queueSize,
         maxBytes,
         signal,
-        log: request.log
+        log: request.log,
+        background: options.background
       })
 
       // uploadThumbnail's own limit catches this first; a cut file must never count as stored.

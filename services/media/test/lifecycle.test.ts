@@ -99,6 +99,19 @@ describe('shutting down', () => {
 })
 
 describe('a client that stalls', () => {
+  it('gets the 408 envelope, not Fastify\'s default body, when REQUEST_TIMEOUT_MS runs out', async () => {
+    const server = await start({ REQUEST_TIMEOUT_MS: '1000' })
+    const { userId, cookie } = await signIn(store)
+    const { connection } = await startUpload(server, cookie, images.padded(images.png(), 2 * MiB), MiB)
+
+    const response = await connection.response()
+    await connection.closed
+
+    expect([response.status, response.headers['content-type'], response.json()]).toEqual([408,
+      'application/json; charset=utf-8', { error: 'the request was not received in time', code: 'HTTP_REQUEST_TIMEOUT' }])
+    await eventually(() => expectNothingStored(s3, userId))
+  })
+
   it('is cut off after REQUEST_TIMEOUT_MS, leaving nothing', async () => {
     const server = await start({ REQUEST_TIMEOUT_MS: '1000' })
     const { userId, cookie } = await signIn(store)

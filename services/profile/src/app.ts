@@ -117,7 +117,12 @@ export async function buildApp (config: ProfileConfig, deps: ProfileDeps = {}): 
   checkProfileConfig(config)
   const passwords = passwordsFor(config)
 
-  const app = Fastify(serverOptions({ level: config.LOG_LEVEL, service: 'profile', logger: deps.logger }))
+  const app = Fastify(serverOptions({
+    level: config.LOG_LEVEL,
+    service: 'profile',
+    logger: deps.logger,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS
+  }))
   const clock = deps.now ?? (() => new Date())
   const { redis, owned } = redisFor(config, deps)
   if (owned) redis?.on('error', (err) => app.log.error({ err }, 'redis connection failed'))

@@ -13,6 +13,8 @@ export const ProfileConfigSchema = Type.Object({
   LOG_LEVEL: ConfigTypes.LogLevel(),
   /** Bound of the whole shutdown: in-flight requests, then e-mails still being sent. */
   SHUTDOWN_GRACE_MS: Millis(10_000),
+  /** A client must send a whole request, body included, within this. */
+  REQUEST_TIMEOUT_MS: Millis(30_000),
 
   DATABASE_URL: ConfigTypes.Url(),
   PG_POOL_MAX: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),

@@ -13,6 +13,7 @@ describe('profile config', () => {
       METRICS_PORT: 9101,
       LOG_LEVEL: 'info',
       SHUTDOWN_GRACE_MS: 10_000,
+      REQUEST_TIMEOUT_MS: 30_000,
       DATABASE_URL,
       PG_POOL_MAX: 10,
       MIGRATE_ON_START: true,

@@ -15,6 +15,9 @@ export interface SendOptions {
   cookie?: string
   json?: unknown
   form?: FormData
+  /** A body as is, with its Content-Type. */
+  raw?: { body: string | Buffer, type: string }
+  headers?: Record<string, string>
 }
 
 /** Plain HTTP/1.1 requests to one base URL, on a connection pool of their own. */
@@ -22,10 +25,11 @@ export function httpClient (base: string) {
   const agent = new Agent({ connect: { timeout: 30_000 } })
 
   async function send (method: string, path: string, options: SendOptions = {}): Promise<Reply> {
-    const headers: Record<string, string> = {}
+    const headers: Record<string, string> = { ...options.headers }
     if (options.cookie !== undefined) headers.cookie = options.cookie
     if (options.json !== undefined) headers['content-type'] = 'application/json'
-    const body = options.json !== undefined ? JSON.stringify(options.json) : options.form
+    if (options.raw !== undefined) headers['content-type'] = options.raw.type
+    const body = options.json !== undefined ? JSON.stringify(options.json) : options.raw?.body ?? options.form
 
     const response = await request(new URL(path, base), {
       method: method as 'GET',

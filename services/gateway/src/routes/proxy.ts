@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
+import { JSON_BODY_LIMIT } from '@tessera/http'
 import { Histogram } from 'prom-client'
 import type { GatewayConfig } from '../config.js'
 import { GatewayErrors } from '../errors.js'
@@ -17,12 +18,18 @@ interface ProxyRoute {
   limit?: Limit
   /** Uploads answer only once the file is stored: the longer timeout, and a per-user limit. */
   upload?: true
+  /** Largest body forwarded, in bytes; uploads have MAX_UPLOAD_BODY_BYTES. Default: JSON's. */
+  bodyLimit?: number
 }
 
-// OPTIONS stays with the gateway: it answers CORS preflights itself.
-const methods: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
+// Every method Fastify routes: a service answers those it does not serve with its own 405 and
+// Allow. CORS preflights from allowed origins are still answered by the gateway, in its hook.
+const methods: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'QUERY']
 
-/** Every public path of the services. The specific entries add a rate limit or the upload timeout. */
+/** Media's bound on a urlencoded delete body; a thumbnail URL is far shorter. */
+const DELETE_BODY_LIMIT = 16 * 1024
+
+/** Every public path of the services. The specific entries add a rate limit, a timeout or a body bound. */
 const routes: ProxyRoute[] = [
   { method: 'POST', url: '/users/login/', to: 'profile', limit: 'login', operation: 'gateway.login' },
   { method: 'POST', url: '/users/register/', to: 'profile', limit: 'account', operation: 'gateway.register' },
@@ -37,6 +44,7 @@ const routes: ProxyRoute[] = [
     operation: 'gateway.password'
   },
   { method: 'POST', url: '/file/upload/', to: 'media', limit: 'upload', upload: true, operation: 'gateway.upload' },
+  { method: 'DELETE', url: '/file/delete/', to: 'media', bodyLimit: DELETE_BODY_LIMIT, operation: 'gateway.delete' },
   { method: methods, url: '/users/*', to: 'profile', operation: 'gateway.profile' },
   { method: methods, url: '/file/*', to: 'media', operation: 'gateway.media' }
 ]
@@ -90,6 +98,7 @@ export async function proxyRoutes (app: FastifyInstance, opts: ProxyRoutesOption
   for (const route of routes) {
     const upstream = upstreams[route.to]
     const timeoutMs = route.upload === true ? config.UPLOAD_TIMEOUT_MS : config.UPSTREAM_TIMEOUT_MS
+    const bodyLimit = route.upload === true ? config.MAX_UPLOAD_BODY_BYTES : route.bodyLimit ?? JSON_BODY_LIMIT
     const rateLimit = rateLimitOf(route.limit)
 
     app.route({
@@ -103,9 +112,36 @@ export async function proxyRoutes (app: FastifyInstance, opts: ProxyRoutesOption
       schema: { hide: true },
       handler: async (request, reply) => {
         if (!isForwardablePath(request.url)) throw new GatewayErrors.BadPath()
-        forward(request, reply, { upstream, timeoutMs, observe })
+        refuseDeclaredOversize(request, reply, bodyLimit)
+        forward(request, reply, { upstream, timeoutMs, bodyLimit, observe })
         return reply
       }
     })
   }
+
+  // Methods Fastify does not route at all (PROPFIND, SEARCH...) under a service's prefix go to
+  // that service too, for its own 404 or 405.
+  for (const [prefix, to] of [['/users', 'profile'], ['/file', 'media']] as const) {
+    await app.register(async (scope) => {
+      scope.setNotFoundHandler(async (request, reply) => {
+        if (!isForwardablePath(request.url)) throw new GatewayErrors.BadPath()
+        refuseDeclaredOversize(request, reply, JSON_BODY_LIMIT)
+        const timeoutMs = config.UPSTREAM_TIMEOUT_MS
+        forward(request, reply, { upstream: upstreams[to], timeoutMs, bodyLimit: JSON_BODY_LIMIT, observe })
+        return reply
+      })
+    }, { prefix })
+  }
+}
+
+/**
+ * A body whose Content-Length is over the route's bound is refused before anything is forwarded,
+ * rather than streamed to a service that would refuse it too, early, while the gateway is still
+ * writing it. The unread rest is not worth draining.
+ */
+function refuseDeclaredOversize (request: FastifyRequest, reply: FastifyReply, bodyLimit: number): void {
+  if (!(Number(request.headers['content-length']) > bodyLimit)) return
+
+  reply.header('connection', 'close')
+  throw new GatewayErrors.PayloadTooLarge(bodyLimit)
 }

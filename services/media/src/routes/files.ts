@@ -25,6 +25,7 @@ export interface FileRoutesOptions {
   bucket: string
   publicUrl: string
   keyPrefix: string
+  urlSecret?: string
   maxBytes: number
   partSize: number
   queueSize: number
@@ -43,12 +44,19 @@ export async function fileRoutes (app: FastifyInstance, opts: FileRoutesOptions)
   const metrics = createUploadMetrics(app.tesseraMetrics.registry)
   const urlOptions = { publicUrl: opts.publicUrl, keyPrefix: opts.keyPrefix }
 
+  // Clean-ups that could not reach S3 are retried in the background, and make their last
+  // attempt when the app closes.
+  const closing = new AbortController()
+  app.addHook('onClose', async () => { closing.abort() })
+  const background = { track: (task: Promise<unknown>) => app.tasks.track(task), stop: closing.signal }
+  const receiveOptions = { ...opts, background }
+
   async function upload (request: FastifyRequest, reply: FastifyReply) {
     const timer = metrics.start()
     const flight = app.mediaUploads.track(reply)
 
     try {
-      const stored = await receiveThumbnail(request, userOf(request), flight.signal, opts)
+      const stored = await receiveThumbnail(request, userOf(request), flight.signal, receiveOptions)
       timer.stored(stored.size)
       request.log.info({ key: stored.key, size: stored.size }, 'thumbnail stored')
 

@@ -1,4 +1,5 @@
 import { PassThrough, type Readable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
@@ -44,6 +45,8 @@ export interface UploadThumbnailOptions {
   fileName?: string
   /** `S3_KEY_PREFIX`. */
   keyPrefix: string
+  /** `MEDIA_URL_SECRET`: sign the object id so the profile service accepts the URL. */
+  urlSecret?: string
   /** Bytes per multipart part; at least and by default 5 MiB. */
   partSize?: number
   /** Parts in flight at once; default 2. Memory per upload is about (queueSize + 1) × partSize. */
@@ -56,6 +59,16 @@ export interface UploadThumbnailOptions {
   onProgress?: (bytesReceived: number) => void
   /** Told when discarding a failed upload fails too, which may leave something behind. */
   log?: StorageLogger
+  /** Where a clean-up that failed (S3 unreachable) goes on; without it, it is only logged. */
+  background?: BackgroundCleanup
+}
+
+/** A clean-up retried in the background with backoff, for about a minute. */
+export interface BackgroundCleanup {
+  /** Registers it, e.g. `app.tasks.track`, so that shutdown waits for it. */
+  track: (task: Promise<unknown>) => unknown
+  /** Aborted when the app closes: the clean-up makes its last attempt at once. */
+  stop: AbortSignal
 }
 
 export interface StoredThumbnail {
@@ -217,31 +230,37 @@ function status (error: unknown): number | undefined {
   return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode
 }
 
+interface DiscardTarget {
+  client: S3Client
+  bucket: string
+  key: string
+  /** The multipart upload lib-storage started, if it knew of one. */
+  uploadId: string | undefined
+  /** Whether a CreateMultipartUpload may have been sent whose answer never came back. */
+  mayHaveCreated: boolean
+}
+
+/** Pauses before each retry of a clean-up that failed: about a minute in all. */
+const DISCARD_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 15_000, 30_000]
+
 /**
  * Removes whatever a failed upload may have left under `key`: the multipart upload lib-storage
  * knew of (it normally aborted it already), one whose CreateMultipartUpload answer was lost, and
  * an object that a PutObject or CompleteMultipartUpload stored before the failure was noticed.
- * Keys are fresh, so this can never touch another upload's data.
+ * Keys are fresh, so this can never touch another upload's data. Resolves with what failed.
  */
-async function discard (
-  client: S3Client,
-  bucket: string,
-  key: string,
-  upload: Upload,
-  mayHaveCreated: boolean,
-  log: StorageLogger | undefined
-) {
+async function discardOnce ({ client, bucket, key, uploadId, mayHaveCreated }: DiscardTarget) {
   const problems: unknown[] = []
-  const abort = async (uploadId: string) => {
+  const abort = async (id: string) => {
     try {
-      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: id }))
     } catch (error) {
       if (status(error) !== 404) problems.push(error)
     }
   }
 
-  if (upload.uploadId !== undefined) {
-    await abort(upload.uploadId)
+  if (uploadId !== undefined) {
+    await abort(uploadId)
   } else if (mayHaveCreated) {
     try {
       const listed = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }))
@@ -259,11 +278,42 @@ async function discard (
     if (status(error) !== 404) problems.push(error)
   }
 
-  for (const error of problems) {
-    // TODO: nothing retries a failed cleanup; a bucket lifecycle rule that aborts incomplete
-    // multipart uploads after a day is the backstop, and the object case needs an operator.
-    log?.error({ err: error, key, operation: 'media.upload.discard' }, 'could not discard a failed upload')
+  return problems
+}
+
+function report (problems: unknown[], key: string, log: StorageLogger | undefined, message: string) {
+  for (const error of problems) log?.error({ err: error, key, operation: 'media.upload.discard' }, message)
+}
+
+async function retryDiscard (target: DiscardTarget, log: StorageLogger | undefined, stop: AbortSignal) {
+  let problems: unknown[] = []
+  for (const delay of DISCARD_RETRY_DELAYS_MS) {
+    await sleep(delay, undefined, { ref: false, signal: stop }).catch(() => {})
+    problems = await discardOnce(target)
+    if (problems.length === 0 || stop.aborted) break
   }
+  if (problems.length === 0) return
+
+  // TODO: past the retries a bucket lifecycle rule that aborts incomplete multipart uploads
+  // after a day is the backstop, and a stored object needs an operator.
+  report(problems, target.key, log, 'could not discard a failed upload')
+}
+
+/**
+ * Discards a failed upload. When S3 cannot be reached for it (S3 went down with the upload) the
+ * clean-up goes on in `background`, so that nothing stays behind once S3 is back.
+ */
+async function discard (
+  target: DiscardTarget,
+  log: StorageLogger | undefined,
+  background: BackgroundCleanup | undefined
+) {
+  const problems = await discardOnce(target)
+  if (problems.length === 0) return
+
+  if (background === undefined) return report(problems, target.key, log, 'could not discard a failed upload')
+  report(problems, target.key, log, 'could not discard a failed upload yet; retrying in the background')
+  background.track(retryDiscard(target, log, background.stop))
 }
 
 function checkOptions (options: UploadThumbnailOptions, partSize: number, queueSize: number) {
@@ -313,7 +363,7 @@ export async function uploadThumbnail (options: UploadThumbnailOptions): Promise
     if (type === undefined) throw MediaErrors.unsupportedType()
 
     const { keyPrefix, userId, fileName } = options
-    const name = objectKey({ keyPrefix, userId, fileName, ext: type.ext })
+    const name = objectKey({ keyPrefix, userId, fileName, ext: type.ext, secret: options.urlSecret })
     const body = new PassThrough()
     // Its errors reach lib-storage through iteration; this keeps an earlier one from being uncaught.
     body.on('error', () => {})
@@ -347,7 +397,10 @@ export async function uploadThumbnail (options: UploadThumbnailOptions): Promise
     // An abort that came while the last request was in flight still discards the upload.
     failure ??= reader.failure
     if (failure !== undefined) {
-      await discard(client, bucket, name.key, upload, reader.bytes > partSize, log)
+      const target = {
+        client, bucket, key: name.key, uploadId: upload.uploadId, mayHaveCreated: reader.bytes > partSize
+      }
+      await discard(target, log, options.background)
       throw failure
     }
 
