@@ -2,10 +2,12 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import rateLimit from '@fastify/rate-limit'
 import replyFrom from '@fastify/reply-from'
 import swagger from '@fastify/swagger'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { healthRoutes, httpConventions, serverOptions, taskLifecycle, type HealthCheck } from '@tessera/http'
 import { metricsPlugin } from '@tessera/metrics'
-import { createMemorySessionStore, createRedisSessionStore, type SessionStore } from '@tessera/session'
+import {
+  createMemorySessionStore, createRedisSessionStore, redisClientFor, type SessionStore
+} from '@tessera/session'
 import packageJson from '../package.json' with { type: 'json' }
 import { clientErrorHandler, frameworkErrorHandler } from './client-errors.js'
 import { listOf, trustProxyOf, type GatewayConfig } from './config.js'
@@ -25,8 +27,6 @@ export { GatewayErrors, gatewayErrorDocs } from './errors.js'
 
 export const VERSION: string = packageJson.version
 
-const REDIS_COMMAND_TIMEOUT_MS = 2000
-
 export interface GatewayDeps {
   /** Shared with the services; defaults to a Redis store on `redis`, else an in-process one. */
   sessionStore?: SessionStore
@@ -37,19 +37,6 @@ export interface GatewayDeps {
 
 // The gateway's own calls (readiness, metrics, OpenAPI): a slow service must not hold them up.
 const INTERNAL_TIMEOUT_MS = 2000
-
-function redisFor (config: GatewayConfig, deps: GatewayDeps): { redis?: Redis, owned: boolean } {
-  if (deps.redis !== undefined) return { redis: deps.redis, owned: false }
-  if (config.REDIS_URL === undefined) return { owned: false }
-  // Few retries: a request waiting on a Redis that is down should fail fast, not queue.
-  const redis = new Redis(config.REDIS_URL, {
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    maxRetriesPerRequest: 1,
-    // A Redis that stops answering (a partition) fails a command after this, not never.
-    commandTimeout: REDIS_COMMAND_TIMEOUT_MS
-  })
-  return { redis, owned: true }
-}
 
 /** Readiness: Redis when there is one, and at least one replica of each service answering /livez. */
 function readinessChecks (upstreams: Upstreams, check: (url: string) => Promise<void>, redis?: Redis) {
@@ -83,7 +70,7 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
     frameworkErrors: frameworkErrorHandler
   })
 
-  const { redis, owned } = redisFor(config, deps)
+  const { redis, owned } = redisClientFor(config, deps.redis)
   // Without a listener ioredis prints each failed reconnect to the console instead of the log.
   if (owned) redis?.on('error', (err) => app.log.error({ err }, 'redis connection failed'))
   const store = deps.sessionStore ?? (redis === undefined

@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3'
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { healthRoutes, httpConventions, serverOptions, taskLifecycle, type HealthCheck } from '@tessera/http'
 import { assertKeyPrefix } from '@tessera/media-url'
 import { metricsPlugin, sessionCounters } from '@tessera/metrics'
@@ -9,7 +9,7 @@ import {
   createMemorySessionStore,
   createRedisSessionStore,
   sessionAuthPlugin,
-  type SessionStore
+  redisClientFor, type SessionStore
 } from '@tessera/session'
 import packageJson from '../package.json' with { type: 'json' }
 import { ensureBucket } from './bucket.js'
@@ -24,8 +24,6 @@ export { isMediaError, MediaErrors, mediaErrorDocs } from './errors.js'
 
 export const VERSION: string = packageJson.version
 
-const REDIS_COMMAND_TIMEOUT_MS = 2000
-
 export interface MediaDeps {
   /** Defaults to a client built from the S3_* keys, destroyed on close. */
   s3?: S3Client
@@ -34,19 +32,6 @@ export interface MediaDeps {
   /** Shared with the other apps; defaults to a Redis store on `redis`, else an in-process one. */
   sessionStore?: SessionStore
   logger?: FastifyServerOptions['logger'] | false
-}
-
-function redisFor (config: MediaConfig, deps: MediaDeps): { redis?: Redis, owned: boolean } {
-  if (deps.redis !== undefined) return { redis: deps.redis, owned: false }
-  if (config.REDIS_URL === undefined) return { owned: false }
-  // Few retries: an upload waiting on a Redis that is down should fail fast, not queue.
-  const redis = new Redis(config.REDIS_URL, {
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    maxRetriesPerRequest: 1,
-    // A Redis that stops answering (a partition) fails a command after this, not never.
-    commandTimeout: REDIS_COMMAND_TIMEOUT_MS
-  })
-  return { redis, owned: true }
 }
 
 function s3For (config: MediaConfig, deps: MediaDeps): S3Client {
@@ -93,7 +78,7 @@ export async function buildApp (config: MediaConfig, deps: MediaDeps = {}): Prom
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS
   }))
 
-  const { redis, owned } = redisFor(config, deps)
+  const { redis, owned } = redisClientFor(config, deps.redis)
   // Without a listener ioredis prints each failed reconnect to the console instead of the log.
   if (owned) redis?.on('error', (err) => app.log.error({ err }, 'redis connection failed'))
   const store = deps.sessionStore ?? (redis === undefined

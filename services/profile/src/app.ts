@@ -4,10 +4,10 @@ import { ConfigError } from '@tessera/config'
 import { healthRoutes, httpConventions, serverOptions, taskLifecycle, type HealthCheck } from '@tessera/http'
 import { metricsPlugin, sessionCounters } from '@tessera/metrics'
 import {
-  createMemorySessionStore, createRedisSessionStore, sessionAuthPlugin, type SessionStore
+  createMemorySessionStore, createRedisSessionStore, redisClientFor, sessionAuthPlugin, type SessionStore
 } from '@tessera/session'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { CountryCode } from 'libphonenumber-js/max'
 import type pg from 'pg'
 import packageJson from '../package.json' with { type: 'json' }
@@ -30,8 +30,6 @@ export type { User } from './data/users.js'
 
 export const VERSION: string = packageJson.version
 
-const REDIS_COMMAND_TIMEOUT_MS = 2000
-
 export interface ProfileDeps {
   /**
    * Used as is and never ended by the app. Without it @fastify/postgres opens one on DATABASE_URL
@@ -47,20 +45,6 @@ export interface ProfileDeps {
   logger?: FastifyServerOptions['logger'] | false
   /** The clock of the birth-date check and the in-process rate limits. */
   now?: () => Date
-}
-
-function redisFor (config: ProfileConfig, deps: ProfileDeps): { redis?: Redis, owned: boolean } {
-  if (deps.redis !== undefined) return { redis: deps.redis, owned: false }
-  if (config.REDIS_URL === undefined) return { owned: false }
-
-  // Few retries: a request waiting on a Redis that is down should fail fast, not queue
-  const redis = new Redis(config.REDIS_URL, {
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    maxRetriesPerRequest: 1,
-    // A Redis that stops answering (a partition) fails a command after this, not never.
-    commandTimeout: REDIS_COMMAND_TIMEOUT_MS
-  })
-  return { redis, owned: true }
 }
 
 /** Where sessions, codes and attempt counters live: Redis when there is one, else this process. */
@@ -124,7 +108,7 @@ export async function buildApp (config: ProfileConfig, deps: ProfileDeps = {}): 
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS
   }))
   const clock = deps.now ?? (() => new Date())
-  const { redis, owned } = redisFor(config, deps)
+  const { redis, owned } = redisClientFor(config, deps.redis)
   if (owned) redis?.on('error', (err) => app.log.error({ err }, 'redis connection failed'))
   const { sessionStore, tokenStore, limiter } = storesFor(config, deps, clock, redis)
   const mailer = createMailer({
