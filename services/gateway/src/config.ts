@@ -33,7 +33,8 @@ export const GatewayConfigSchema = Type.Object({
    * Largest body forwarded to `POST /file/upload/`: keep it at least media's MAX_THUMBNAIL_BYTES
    * plus 128 KiB of multipart framing, or files media would take are refused here.
    */
-  MAX_UPLOAD_BODY_BYTES: Type.Integer({ minimum: 1, maximum: 1024 * MiB, default: 5 * MiB + 128 * KiB }),
+  // Room for media's largest MAX_THUMBNAIL_BYTES (1 GiB) plus the multipart framing around it.
+  MAX_UPLOAD_BODY_BYTES: Type.Integer({ minimum: 1, maximum: 1025 * MiB, default: 5 * MiB + 128 * KiB }),
 
   /** Exact origins allowed to call with credentials; empty: no CORS headers at all. */
   CORS_ORIGINS: Type.String({
