@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import pg from 'pg'
+import { sql } from '@tessera/profile/sql'
 import { createAccounts, logInAll } from '../accounts.js'
 import type { Benchmark } from '../context.js'
 import { figure } from '../figures.js'
@@ -25,47 +25,6 @@ const PATCH = {
   github_link: 'https://github.com/bench'
 }
 
-// The statements services/profile/src/data/users.ts runs for this patch, under the same names so
-// that node-postgres prepares them once per connection as the service does. Keep them in step.
-const USER_COLUMNS = `u.id, u.email, u.first_name, u.last_name, u.is_active, u.is_staff,
-  u.is_superuser, u.thumbnail,
-  to_char(u.date_joined AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS date_joined,
-  p.id AS profile_id, p.phone_number, to_char(p.birth_date, 'YYYY-MM-DD') AS birth_date,
-  p.github_link`
-const SELECT_USER = `SELECT ${USER_COLUMNS} FROM users u JOIN user_profile p ON p.user_id = u.id`
-const STATEMENTS = {
-  updateUser: `UPDATE users SET
-      first_name = COALESCE($2::text, first_name),
-      last_name = COALESCE($3::text, last_name),
-      thumbnail = CASE WHEN $4::boolean THEN $5::text ELSE thumbnail END
-    WHERE id = $1`,
-  updateProfile: `UPDATE user_profile SET
-      phone_number = CASE WHEN $2::boolean THEN $3::text ELSE phone_number END,
-      birth_date = CASE WHEN $4::boolean THEN $5::date ELSE birth_date END,
-      github_link = CASE WHEN $6::boolean THEN $7::text ELSE github_link END
-    WHERE user_id = $1`,
-  findById: `${SELECT_USER} WHERE u.id = $1`
-}
-
-/**
- * The pieces of the statements above that no longer appear, whitespace aside, in the profile
- * service's repository: a raw ceiling of other statements would compare nothing.
- */
-function driftedStatements (): string[] {
-  const flat = (text: string) => text.replace(/\s+/g, ' ')
-  const file = new URL('../../../services/profile/src/data/users.ts', import.meta.url)
-  const source = flat(readFileSync(file, 'utf8'))
-  // Their ends as written in that file, where SELECT_USER and findById are templates.
-  const pieces = {
-    USER_COLUMNS,
-    SELECT_USER: 'FROM users u JOIN user_profile p ON p.user_id = u.id`',
-    findById: 'WHERE u.id = $1`,',
-    updateUser: STATEMENTS.updateUser,
-    updateProfile: STATEMENTS.updateProfile
-  }
-  return Object.entries(pieces).filter(([, text]) => !source.includes(flat(text))).map(([name]) => name)
-}
-
 /**
  * The raw ceiling: the same transaction from `workers` loops on `pool`, for `seconds`. The pool is
  * the caller's and stays open: its backends' CPU must still be there to be read after the run.
@@ -81,16 +40,16 @@ async function rawLoop (pool: pg.Pool, ids: string[], workers: number, seconds: 
       await client.query('BEGIN')
       await client.query({
         name: 'profile.users.update-user',
-        text: STATEMENTS.updateUser,
+        text: sql.updateUser,
         values: [id, PATCH.first_name, null, false, null]
       })
       await client.query({
         name: 'profile.users.update-profile',
-        text: STATEMENTS.updateProfile,
+        text: sql.updateProfile,
         values: [id, true, PATCH.phone_number, true, PATCH.birth_date, true, PATCH.github_link]
       })
       await client.query({
-        name: 'profile.users.find-by-id', text: STATEMENTS.findById, values: [id]
+        name: 'profile.users.find-by-id', text: sql.findById, values: [id]
       })
       await client.query('COMMIT')
     } finally {
@@ -169,11 +128,6 @@ export const updateUser: Benchmark = {
       `CPU over the rounds, HTTP: ${describeCpu(useHttp)}; raw: ${describeCpu(useRaw)}.`,
       `CPU per request: ${describePer(perHttp)}; per raw transaction: ${describePer(perRaw)}.`
     ]
-    const drifted = driftedStatements()
-    if (drifted.length > 0) {
-      notes.push(`WARNING: ${drifted.join(', ')} no longer match services/profile/src/data/users.ts: ` +
-        'the raw loop sends other statements than the service; bring them in step.')
-    }
     if (ratio < 0.6) {
       const cores = availableParallelism()
       const boundHttp = cpuBound(perHttp, cores)

@@ -81,7 +81,8 @@ const USER_COLUMNS = `u.id, u.email, u.first_name, u.last_name, u.is_active, u.i
 
 const SELECT_USER = `SELECT ${USER_COLUMNS} FROM users u JOIN user_profile p ON p.user_id = u.id`
 
-const sql = {
+/** The statement texts, exported so the bench's raw ceiling sends exactly what the service sends. */
+export const sql = {
   findById: `${SELECT_USER} WHERE u.id = $1`,
   findByEmail: `${SELECT_USER} WHERE lower(u.email) = lower($1)`,
   findCredentials: `SELECT ${USER_COLUMNS}, u.password_hash
