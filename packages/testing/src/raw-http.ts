@@ -1,23 +1,24 @@
 import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
 
-export interface RawAnswer {
+export interface RawResponse {
   status: number
   headers: Record<string, string>
+  body: Buffer
   text: string
   json (): any
 }
 
-/** The request line and headers of an HTTP/1.1 request. */
-export function head (method: string, path: string, headers: Record<string, string | number> = {}): string {
+/** The request line and headers of an HTTP/1.1 request, ready to write to a socket. */
+export function requestHead (method: string, path: string, headers: Record<string, string | number> = {}): string {
   const lines = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1']
   for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`)
   return lines.join('\r\n') + '\r\n\r\n'
 }
 
 /**
- * A hand-driven keep-alive connection: write any bytes at any pace (a slow client keeps its
- * request in flight), read whole responses in order, see when the server closes it.
+ * One keep-alive HTTP/1.1 connection driven by hand: write any bytes at any pace (stop half way,
+ * lie about lengths, keep a request in flight), read whole responses in order, see the close.
  */
 export class RawConnection {
   private buffer = Buffer.alloc(0)
@@ -34,7 +35,7 @@ export class RawConnection {
       this.ended = true
       this.wake?.()
     })
-    // A reset after an early answer is part of what some tests provoke; `closed` tells it.
+    // A reset after the server answered early is what some tests provoke; `closed` tells it.
     socket.on('error', () => {})
   }
 
@@ -58,14 +59,14 @@ export class RawConnection {
   }
 
   /** The next whole response (Content-Length framed, as every Tessera answer is). */
-  async response (): Promise<RawAnswer> {
-    let end = this.buffer.indexOf('\r\n\r\n')
-    while (end === -1) {
+  async response (): Promise<RawResponse> {
+    let headEnd = this.buffer.indexOf('\r\n\r\n')
+    while (headEnd === -1) {
       await this.more()
-      end = this.buffer.indexOf('\r\n\r\n')
+      headEnd = this.buffer.indexOf('\r\n\r\n')
     }
 
-    const [statusLine = '', ...lines] = this.buffer.subarray(0, end).toString('latin1').split('\r\n')
+    const [statusLine = '', ...lines] = this.buffer.subarray(0, headEnd).toString('latin1').split('\r\n')
     const headers: Record<string, string> = {}
     for (const line of lines) {
       const colon = line.indexOf(':')
@@ -73,11 +74,13 @@ export class RawConnection {
     }
 
     const length = Number(headers['content-length'] ?? 0)
-    while (this.buffer.length < end + 4 + length) await this.more()
-    const text = this.buffer.subarray(end + 4, end + 4 + length).toString('utf8')
-    this.buffer = this.buffer.subarray(end + 4 + length)
+    while (this.buffer.length < headEnd + 4 + length) await this.more()
 
-    return { status: Number(statusLine.split(' ')[1]), headers, text, json: () => JSON.parse(text) }
+    const body = this.buffer.subarray(headEnd + 4, headEnd + 4 + length)
+    this.buffer = this.buffer.subarray(headEnd + 4 + length)
+    const text = body.toString('utf8')
+
+    return { status: Number(statusLine.split(' ')[1]), headers, body, text, json: () => JSON.parse(text) }
   }
 
   private async more (): Promise<void> {
